@@ -1,0 +1,104 @@
+-- gobearmon schema (MySQL/MariaDB). The five original tables are unchanged; the rest is additive.
+-- A database made by the original install.sql is upgraded with: gobearmon migrate --config FILE
+
+-- front-end tables
+CREATE TABLE checks (
+  id INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+  name VARCHAR(64) NOT NULL,
+  type VARCHAR(16) NOT NULL,
+  data VARCHAR(1024) NOT NULL,
+  check_interval INT NOT NULL DEFAULT 60,
+  delay INT NOT NULL DEFAULT 1,
+  status ENUM ('online', 'offline') DEFAULT 'online',
+  enabled TINYINT(1) NOT NULL DEFAULT 1
+);
+
+CREATE TABLE contacts (
+  id INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+  type VARCHAR(32) NOT NULL,
+  data VARCHAR(512) NOT NULL
+);
+
+CREATE TABLE alerts (
+  id INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+  check_id INT NOT NULL,
+  contact_id INT NOT NULL,
+  type ENUM ('online', 'offline', 'both') DEFAULT 'both',
+  enabled TINYINT(1) NOT NULL DEFAULT 1
+);
+
+
+-- data tables
+CREATE TABLE check_events (
+  id INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+  check_id INT NOT NULL,
+  type ENUM ('online', 'offline'),
+  time TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE charges (
+  id INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+  check_id INT NOT NULL,
+  type VARCHAR(32) NOT NULL,
+  data VARCHAR(512) NOT NULL
+);
+
+-- added by gobearmon (TypeScript)
+CREATE TABLE schema_migrations (
+  version INT NOT NULL PRIMARY KEY,
+  description VARCHAR(255) NOT NULL,
+  applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE controller_lease (
+  id INT NOT NULL PRIMARY KEY,
+  epoch BIGINT NOT NULL DEFAULT 0,
+  holder VARCHAR(255) NOT NULL DEFAULT '',
+  taken_at BIGINT NOT NULL DEFAULT 0
+);
+
+CREATE TABLE alert_outbox (
+  id BIGINT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+  idempotency_key VARCHAR(191) NOT NULL UNIQUE,
+  event_id INT NOT NULL,
+  check_id INT NOT NULL,
+  contact_id INT NOT NULL,
+  contact_type VARCHAR(32) NOT NULL,
+  contact_data VARCHAR(512) NOT NULL,
+  status VARCHAR(16) NOT NULL,
+  message VARCHAR(1024) NOT NULL DEFAULT '',
+  check_name VARCHAR(64) NOT NULL,
+  check_type VARCHAR(16) NOT NULL,
+  check_data VARCHAR(1024) NOT NULL,
+  state VARCHAR(16) NOT NULL DEFAULT 'pending',
+  attempts INT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  claim_epoch BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  sent_at BIGINT NULL,
+  provider_id VARCHAR(255) NULL,
+  last_error VARCHAR(1024) NULL
+);
+
+CREATE TABLE alert_attempts (
+  id BIGINT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+  outbox_id BIGINT NOT NULL,
+  epoch BIGINT NOT NULL,
+  started_at BIGINT NOT NULL,
+  finished_at BIGINT NOT NULL,
+  ok TINYINT(1) NOT NULL,
+  error VARCHAR(1024) NULL,
+  provider_id VARCHAR(255) NULL
+);
+
+ALTER TABLE check_events ADD COLUMN message VARCHAR(1024) NULL;
+CREATE INDEX alerts_check ON alerts (check_id);
+CREATE INDEX check_events_check ON check_events (check_id, time);
+CREATE INDEX alert_outbox_due ON alert_outbox (state, next_attempt_at);
+CREATE INDEX alert_outbox_event ON alert_outbox (event_id);
+CREATE INDEX alert_attempts_outbox ON alert_attempts (outbox_id);
+
+INSERT INTO controller_lease (id, epoch) VALUES (1, 0);
+INSERT INTO schema_migrations (version, description) VALUES
+  (1, 'original gobearmon tables (checks, contacts, alerts, check_events, charges)'),
+  (2, 'fencing lease, alert outbox and attempt history, check_events.message, indexes');

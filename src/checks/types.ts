@@ -1,0 +1,31 @@
+/** Contract shared by every check type (one module per type, see registry.ts). */
+
+export type Status = 'online' | 'offline';
+
+/** What a worker reports: `fail` means "could not run it" and never counts toward a flip. */
+export type ResultStatus = Status | 'fail';
+
+export interface CheckResult {
+  status: Status;
+  message: string;
+  /** Wall time the check took, in milliseconds. */
+  durationMs: number;
+  /** The type's own facts (HTTP status code, ping loss, certificate CN, DNS answers, …). */
+  facts?: Record<string, unknown>;
+}
+
+export interface CheckContext {
+  /** `[dns] server` of the node running the check (host or host:port); may be empty. */
+  dnsServer: string;
+}
+
+/** Thrown by `parse` with a message a person can act on, e.g. `missing parameter "url"`. */
+export class ParamError extends Error {}
+
+export interface CheckType<P> {
+  name: string;
+  /** Validates the decoded JSON of `checks.data`; throws ParamError. */
+  parse(data: unknown): P;
+  /** Runs the check once. May throw; the registry turns that into an offline result. */
+  run(params: P, ctx: CheckContext): Promise<CheckResult>;
+}

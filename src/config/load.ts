@@ -1,0 +1,154 @@
+/**
+ * Reads a gcfg/INI file into one validated Config.
+ * Section and key names are case-insensitive; a repeated key is a list; `;` and `#` start comments.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import ini from 'ini';
+import { ConfigError } from './error';
+import type { Config, Role } from './types';
+import { parseAddr, parseBool, parseInteger, parseSecondsMs, parseUrl, splitAddr } from './values';
+
+/** Every known key, lower-cased, per section; `list` keys may repeat. */
+const KEYS: Record<string, Record<string, 'one' | 'list'>> = {
+  default: { debug: 'one', password: 'one' },
+  controller: {
+    addr: 'one', database: 'list', confirmations: 'one', reloadinterval: 'one', locktimeout: 'one',
+    workertimeout: 'one', alertmaxattempts: 'one', alertretrybase: 'one', alertretrymax: 'one',
+  },
+  worker: { viewaddr: 'one', numthreads: 'one', name: 'one' },
+  viewserver: { addr: 'one', controller: 'list', probeinterval: 'one', probetimeout: 'one', probefailures: 'one' },
+  smtp: { host: 'one', port: 'one', from: 'one', username: 'one', password: 'one', admin: 'one' },
+  dns: { server: 'one' },
+  twilio: { accountsid: 'one', authtoken: 'one', from: 'one', apibase: 'one' },
+};
+
+type Raw = Map<string, Map<string, string[]>>;
+
+/** Decodes with `ini` (repeated keys become arrays), then folds names to lower case and checks them. */
+export function parseIni(text: string, file: string): Raw {
+  const raw: Raw = new Map();
+  const decoded = ini.decode(text, { bracketedArray: false }) as Record<string, unknown>;
+  for (const [sectionName, body] of Object.entries(decoded)) {
+    const section = sectionName.toLowerCase();
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new Error(`${file}: key ${sectionName} appears before any [section]`);
+    }
+    if (!KEYS[section]) throw new ConfigError(file, sectionName, '', undefined, `unknown section; known sections: ${Object.keys(KEYS).join(', ')}`);
+    const keys = raw.get(section) ?? new Map<string, string[]>();
+    raw.set(section, keys);
+    for (const [keyName, value] of Object.entries(body as Record<string, unknown>)) {
+      const key = keyName.toLowerCase();
+      const list = (Array.isArray(value) ? value : [value]).map((v) => (v === true ? '' : String(v ?? '')));
+      const kind = KEYS[section][key];
+      if (!kind) throw new ConfigError(file, sectionName, keyName, list[0], `unknown key; known keys of [${section}]: ${Object.keys(KEYS[section]).join(', ')}`);
+      const values = [...(keys.get(key) ?? []), ...list];
+      if (kind === 'one' && values.length > 1) throw new ConfigError(file, sectionName, keyName, values[1], 'this key takes one value but is given more than once');
+      keys.set(key, values);
+    }
+  }
+  return raw;
+}
+
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`${file}: cannot read config file: ${(err as Error).message}`);
+  }
+  return buildConfig(parseIni(text, file), file);
+}
+
+export function buildConfig(raw: Raw, file: string): Config {
+  const values = (section: string, key: string) => raw.get(section)?.get(key) ?? [];
+  const one = (section: string, key: string) => values(section, key)[0];
+  /** Reads one value with a parser; a parser's complaint becomes a ConfigError naming the key. */
+  const read = <T>(section: string, key: string, dflt: T, parse: (v: string) => T): T => {
+    const v = one(section, key);
+    if (v === undefined) return dflt;
+    try {
+      return parse(v);
+    } catch (err) {
+      throw new ConfigError(file, section, key, v, (err as Error).message);
+    }
+  };
+  const str = (section: string, key: string, dflt = '') => one(section, key) ?? dflt;
+  const fail = (section: string, key: string, allowed: string): never => {
+    throw new ConfigError(file, section, key, one(section, key), allowed);
+  };
+
+  const controllerAddr = read('controller', 'addr', '', (v) => parseAddr(v, false));
+  const viewserverAddr = read('viewserver', 'addr', '', (v) => parseAddr(v, false));
+  if (controllerAddr && viewserverAddr) {
+    fail('viewserver', 'addr', 'set either [controller] addr (a worker node) or [viewserver] addr (the viewserver), not both');
+  }
+  if (!controllerAddr && !viewserverAddr) {
+    fail('controller', 'addr', 'set either [controller] addr (a worker node) or [viewserver] addr (the viewserver)');
+  }
+  const role: Role = controllerAddr ? 'worker' : 'viewserver';
+
+  const password = str('default', 'password');
+  if (!password) fail('default', 'password', 'the shared secret of the cluster is required');
+
+  const databases = values('controller', 'database').map((d) => d.trim()).filter(Boolean);
+  const viewControllers = values('viewserver', 'controller').map((v, i) => {
+    try {
+      return parseAddr(v, true);
+    } catch (err) {
+      throw new ConfigError(file, 'viewserver', `controller (line ${i + 1} of the list)`, v, (err as Error).message);
+    }
+  });
+
+  const config: Config = {
+    file,
+    role,
+    default: { debug: read('default', 'debug', false, parseBool), password },
+    controller: {
+      addr: controllerAddr,
+      database: databases,
+      confirmations: read('controller', 'confirmations', 2, (v) => parseInteger(v, 1, 100)),
+      reloadIntervalMs: read('controller', 'reloadinterval', 10_000, (v) => parseSecondsMs(v, 0.1, 3600)),
+      lockTimeoutMs: read('controller', 'locktimeout', 120_000, (v) => parseSecondsMs(v, 1, 3600)),
+      workerTimeoutMs: read('controller', 'workertimeout', 15_000, (v) => parseSecondsMs(v, 1, 3600)),
+      alertMaxAttempts: read('controller', 'alertmaxattempts', 20, (v) => parseInteger(v, 1, 1000)),
+      alertRetryBaseMs: read('controller', 'alertretrybase', 1_000, (v) => parseSecondsMs(v, 0.01, 3600)),
+      alertRetryMaxMs: read('controller', 'alertretrymax', 300_000, (v) => parseSecondsMs(v, 0.01, 86400)),
+    },
+    worker: {
+      viewAddr: read('worker', 'viewaddr', '', (v) => parseAddr(v, true)),
+      numThreads: read('worker', 'numthreads', 16, (v) => parseInteger(v, 1, 100_000)),
+      name: str('worker', 'name') || (controllerAddr ? `${hostname()}:${splitAddr(controllerAddr).port}` : ''),
+    },
+    viewserver: {
+      addr: viewserverAddr,
+      controller: viewControllers,
+      probeIntervalMs: read('viewserver', 'probeinterval', 500, (v) => parseSecondsMs(v, 0.05, 60)),
+      probeTimeoutMs: read('viewserver', 'probetimeout', 1_000, (v) => parseSecondsMs(v, 0.05, 60)),
+      probeFailures: read('viewserver', 'probefailures', 2, (v) => parseInteger(v, 1, 100)),
+    },
+    smtp: {
+      host: str('smtp', 'host'),
+      port: read('smtp', 'port', 25, (v) => parseInteger(v, 1, 65535)),
+      from: str('smtp', 'from', 'gobearmon@localhost'),
+      username: str('smtp', 'username'),
+      password: str('smtp', 'password'),
+      admin: str('smtp', 'admin'),
+    },
+    dns: { server: str('dns', 'server') },
+    twilio: {
+      accountSid: str('twilio', 'accountsid'),
+      authToken: str('twilio', 'authtoken'),
+      from: str('twilio', 'from'),
+      apiBase: read('twilio', 'apibase', 'https://api.twilio.com', parseUrl),
+    },
+  };
+
+  if (role === 'worker') {
+    if (databases.length === 0) fail('controller', 'database', 'a worker node needs at least one database DSN, e.g. user:pass@tcp(host:3306)/gobearmon');
+    if (!config.worker.viewAddr) fail('worker', 'viewAddr', 'a worker node needs the viewserver host:port');
+  } else if (viewControllers.length === 0) {
+    fail('viewserver', 'controller', 'the viewserver needs at least one controller host:port (repeat the key for each)');
+  }
+  return config;
+}

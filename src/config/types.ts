@@ -1,0 +1,42 @@
+/** The one typed, validated configuration of a node (see load.ts for the keys and defaults). */
+
+export type Role = 'worker' | 'viewserver';
+
+export interface Config {
+  /** Path of the file it was read from, for messages. */
+  file: string;
+  role: Role;
+  default: { debug: boolean; password: string };
+  controller: {
+    addr: string;
+    database: string[];
+    confirmations: number;
+    /** How often enabled checks are re-read from the database (ms). */
+    reloadIntervalMs: number;
+    /** How long a handed-out check stays locked to its worker (ms). */
+    lockTimeoutMs: number;
+    /** A worker not heard from for this long is not counted as live (ms). */
+    workerTimeoutMs: number;
+    /** Alert delivery: attempts per contact before giving up, first retry delay, cap (ms). */
+    alertMaxAttempts: number;
+    alertRetryBaseMs: number;
+    alertRetryMaxMs: number;
+  };
+  worker: {
+    viewAddr: string;
+    numThreads: number;
+    /** Identity of this worker in the cluster; default `<hostname>:<controller port>`. */
+    name: string;
+  };
+  viewserver: {
+    addr: string;
+    controller: string[];
+    probeIntervalMs: number;
+    probeTimeoutMs: number;
+    /** Consecutive failed probes that mark a controller down. */
+    probeFailures: number;
+  };
+  smtp: { host: string; port: number; from: string; username: string; password: string; admin: string };
+  dns: { server: string };
+  twilio: { accountSid: string; authToken: string; from: string; apiBase: string };
+}

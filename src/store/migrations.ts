@@ -1,0 +1,64 @@
+/**
+ * Schema migrations, applied in order and recorded in schema_migrations. Each step checks what
+ * exists first, so a run interrupted half-way (MySQL DDL is not transactional) can simply be repeated.
+ */
+import type { Driver } from './driver';
+import { ORIGINAL_TABLES, OUR_COLUMNS, OUR_INDEXES, OUR_TABLES } from './schema';
+
+interface Migration {
+  version: number;
+  description: string;
+  up(db: Driver): Promise<void>;
+}
+
+async function createTable(db: Driver, table: string, ddl: string): Promise<void> {
+  if (!(await db.hasTable(table))) await db.run(ddl);
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'original gobearmon tables (checks, contacts, alerts, check_events, charges)',
+    async up(db) {
+      for (const [table, ddl] of Object.entries(ORIGINAL_TABLES)) await createTable(db, table, ddl[db.dialect]);
+    },
+  },
+  {
+    version: 2,
+    description: 'fencing lease, alert outbox and attempt history, check_events.message, indexes',
+    async up(db) {
+      for (const [table, ddl] of Object.entries(OUR_TABLES)) await createTable(db, table, ddl(db.dialect));
+      await db.run(`${db.dialect === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE'} INTO controller_lease (id, epoch) VALUES (1, 0)`);
+      for (const [table, column, definition] of OUR_COLUMNS) {
+        if (!(await db.hasColumn(table, column))) await db.run(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+      }
+      for (const [table, name, columns] of OUR_INDEXES) {
+        if (!(await db.hasIndex(table, name))) await db.run(`CREATE INDEX ${name} ON ${table} (${columns})`);
+      }
+    },
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/** The highest applied version: 0 for an empty database, 1 for one made by the original install.sql. */
+export async function schemaVersion(db: Driver): Promise<number> {
+  if (await db.hasTable('schema_migrations')) {
+    const rows = await db.all('SELECT MAX(version) AS v FROM schema_migrations');
+    return Number(rows[0]?.v ?? 0);
+  }
+  return (await db.hasTable('checks')) ? 1 : 0;
+}
+
+/** Applies what is missing; returns one line per migration applied (empty when up to date). */
+export async function migrate(db: Driver): Promise<string[]> {
+  const current = await schemaVersion(db);
+  const pending = MIGRATIONS.filter((m) => m.version > current);
+  for (const m of pending) await m.up(db);
+  // Recorded at the end because schema_migrations itself is created by a migration.
+  const insert = db.dialect === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
+  for (const m of MIGRATIONS) {
+    await db.run(`${insert} INTO schema_migrations (version, description) VALUES (?, ?)`, [m.version, m.description]);
+  }
+  return pending.map((m) => `${m.version}: ${m.description}`);
+}

@@ -1,0 +1,152 @@
+/**
+ * DDL per dialect. The five original tables keep their exact names, columns, types and defaults;
+ * everything ours is additive. install.sql is the MySQL side of this file (a test keeps them equal).
+ */
+
+export type Dialect = 'mysql' | 'sqlite';
+type Ddl = Record<Dialect, string>;
+
+export const ORIGINAL_TABLES: Record<string, Ddl> = {
+  checks: {
+    mysql: `CREATE TABLE checks (
+  id INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+  name VARCHAR(64) NOT NULL,
+  type VARCHAR(16) NOT NULL,
+  data VARCHAR(1024) NOT NULL,
+  check_interval INT NOT NULL DEFAULT 60,
+  delay INT NOT NULL DEFAULT 1,
+  status ENUM ('online', 'offline') DEFAULT 'online',
+  enabled TINYINT(1) NOT NULL DEFAULT 1
+)`,
+    sqlite: `CREATE TABLE checks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name VARCHAR(64) NOT NULL,
+  type VARCHAR(16) NOT NULL,
+  data VARCHAR(1024) NOT NULL,
+  check_interval INT NOT NULL DEFAULT 60,
+  delay INT NOT NULL DEFAULT 1,
+  status TEXT DEFAULT 'online' CHECK (status IN ('online', 'offline')),
+  enabled TINYINT(1) NOT NULL DEFAULT 1
+)`,
+  },
+  contacts: {
+    mysql: `CREATE TABLE contacts (
+  id INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+  type VARCHAR(32) NOT NULL,
+  data VARCHAR(512) NOT NULL
+)`,
+    sqlite: `CREATE TABLE contacts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  type VARCHAR(32) NOT NULL,
+  data VARCHAR(512) NOT NULL
+)`,
+  },
+  alerts: {
+    mysql: `CREATE TABLE alerts (
+  id INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+  check_id INT NOT NULL,
+  contact_id INT NOT NULL,
+  type ENUM ('online', 'offline', 'both') DEFAULT 'both',
+  enabled TINYINT(1) NOT NULL DEFAULT 1
+)`,
+    sqlite: `CREATE TABLE alerts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  check_id INT NOT NULL,
+  contact_id INT NOT NULL,
+  type TEXT DEFAULT 'both' CHECK (type IN ('online', 'offline', 'both')),
+  enabled TINYINT(1) NOT NULL DEFAULT 1
+)`,
+  },
+  check_events: {
+    mysql: `CREATE TABLE check_events (
+  id INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+  check_id INT NOT NULL,
+  type ENUM ('online', 'offline'),
+  time TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+)`,
+    sqlite: `CREATE TABLE check_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  check_id INT NOT NULL,
+  type TEXT CHECK (type IN ('online', 'offline')),
+  time TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+)`,
+  },
+  charges: {
+    mysql: `CREATE TABLE charges (
+  id INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+  check_id INT NOT NULL,
+  type VARCHAR(32) NOT NULL,
+  data VARCHAR(512) NOT NULL
+)`,
+    sqlite: `CREATE TABLE charges (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  check_id INT NOT NULL,
+  type VARCHAR(32) NOT NULL,
+  data VARCHAR(512) NOT NULL
+)`,
+  },
+};
+
+const autoId: Ddl = { mysql: 'BIGINT NOT NULL PRIMARY KEY AUTO_INCREMENT', sqlite: 'INTEGER PRIMARY KEY AUTOINCREMENT' };
+
+/** Tables gobearmon adds; times are epoch milliseconds (BIGINT) so both engines compare them alike. */
+export const OUR_TABLES: Record<string, (d: Dialect) => string> = {
+  schema_migrations: () => `CREATE TABLE schema_migrations (
+  version INT NOT NULL PRIMARY KEY,
+  description VARCHAR(255) NOT NULL,
+  applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+)`,
+  // One row: the fencing token. Every controller write is conditional on still holding `epoch`.
+  controller_lease: () => `CREATE TABLE controller_lease (
+  id INT NOT NULL PRIMARY KEY,
+  epoch BIGINT NOT NULL DEFAULT 0,
+  holder VARCHAR(255) NOT NULL DEFAULT '',
+  taken_at BIGINT NOT NULL DEFAULT 0
+)`,
+  // One row per (flip, contact), written in the flip's transaction; sent at least once, keyed once.
+  alert_outbox: (d) => `CREATE TABLE alert_outbox (
+  id ${autoId[d]},
+  idempotency_key VARCHAR(191) NOT NULL UNIQUE,
+  event_id INT NOT NULL,
+  check_id INT NOT NULL,
+  contact_id INT NOT NULL,
+  contact_type VARCHAR(32) NOT NULL,
+  contact_data VARCHAR(512) NOT NULL,
+  status VARCHAR(16) NOT NULL,
+  message VARCHAR(1024) NOT NULL DEFAULT '',
+  check_name VARCHAR(64) NOT NULL,
+  check_type VARCHAR(16) NOT NULL,
+  check_data VARCHAR(1024) NOT NULL,
+  state VARCHAR(16) NOT NULL DEFAULT 'pending',
+  attempts INT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  claim_epoch BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  sent_at BIGINT NULL,
+  provider_id VARCHAR(255) NULL,
+  last_error VARCHAR(1024) NULL
+)`,
+  // Every delivery attempt, successful or not: the visible history of an alert.
+  alert_attempts: (d) => `CREATE TABLE alert_attempts (
+  id ${autoId[d]},
+  outbox_id BIGINT NOT NULL,
+  epoch BIGINT NOT NULL,
+  started_at BIGINT NOT NULL,
+  finished_at BIGINT NOT NULL,
+  ok TINYINT(1) NOT NULL,
+  error VARCHAR(1024) NULL,
+  provider_id VARCHAR(255) NULL
+)`,
+};
+
+/** Indexes for the queries we run: [table, index name, columns]. */
+export const OUR_INDEXES: [string, string, string][] = [
+  ['alerts', 'alerts_check', 'check_id'],
+  ['check_events', 'check_events_check', 'check_id, time'],
+  ['alert_outbox', 'alert_outbox_due', 'state, next_attempt_at'],
+  ['alert_outbox', 'alert_outbox_event', 'event_id'],
+  ['alert_attempts', 'alert_attempts_outbox', 'outbox_id'],
+];
+
+/** Columns added to original tables: [table, column, definition]. */
+export const OUR_COLUMNS: [string, string, string][] = [['check_events', 'message', 'VARCHAR(1024) NULL']];
