@@ -1,0 +1,183 @@
+/**
+ * `http` check: one request (following redirects) over fresh connections, then status and body tests.
+ * A new undici Agent per run means no pooled connection ever hides a server that stopped accepting.
+ */
+import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import { ParamError, type CheckContext, type CheckResult, type CheckType } from './types';
+import {
+  errorText, object, optionalBool, optionalNumber, optionalString, optionalStringMap, requiredString, since,
+  timeoutSeconds,
+} from './params';
+
+export interface HttpParams {
+  url: URL;
+  method: string;
+  body: string;
+  /** Request headers except Host (lower-cased names). */
+  headers: Record<string, string>;
+  /** The `Host` entry of `headers`, or '' to use the URL's. */
+  host: string;
+  timeoutMs: number;
+  insecure: boolean;
+  username: string;
+  password: string;
+  expectStatus: number;
+  expectSubstring: string;
+}
+
+const MAX_REDIRECTS = 10;
+/** How much of the body is searched for `expect_substring`. */
+const MAX_BODY_BYTES = 1024 * 1024;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function parse(data: unknown): HttpParams {
+  const o = object(data);
+  const rawUrl = requiredString(o, 'url');
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    throw new ParamError(`invalid parameter "url": ${rawUrl} is not an absolute URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ParamError(`invalid parameter "url": scheme must be http or https, got ${url.protocol.slice(0, -1)}`);
+  }
+  const body = optionalString(o, 'body');
+  // Methods are upper-cased: servers treat `get` as an unknown method, which is never what was meant.
+  const method = optionalString(o, 'method').toUpperCase() || (body ? 'POST' : 'GET');
+  if (!TOKEN.test(method)) throw new ParamError(`invalid parameter "method": ${method}`);
+  const headers: Record<string, string> = {};
+  let host = '';
+  for (const [name, value] of Object.entries(optionalStringMap(o, 'headers'))) {
+    if (!TOKEN.test(name)) throw new ParamError(`invalid parameter "headers": bad header name "${name}"`);
+    if (/[\r\n\0]/.test(value)) throw new ParamError(`invalid parameter "headers": header "${name}" holds a line break`);
+    // The original matched "Host" exactly; any case is accepted here since header names are case-insensitive.
+    if (name.toLowerCase() === 'host') host = value;
+    else headers[name.toLowerCase()] = value;
+  }
+  const expectStatus = optionalNumber(o, 'expect_status');
+  if (!Number.isInteger(expectStatus) || expectStatus < 0 || expectStatus > 999) {
+    throw new ParamError(`invalid parameter "expect_status": ${expectStatus} is not an HTTP status (0 = any)`);
+  }
+  return {
+    url,
+    method,
+    body,
+    headers,
+    host,
+    timeoutMs: timeoutSeconds(o) * 1000,
+    insecure: optionalBool(o, 'insecure'),
+    username: optionalString(o, 'username'),
+    password: optionalString(o, 'password'),
+    expectStatus,
+    expectSubstring: optionalString(o, 'expect_substring'),
+  };
+}
+
+/** Headers of one hop: `User-Agent`, then the check's own (which may replace it), then basic auth. */
+function hopHeaders(p: HttpParams, sameOrigin: boolean): Record<string, string> {
+  const headers: Record<string, string> = { 'user-agent': 'gobearmon', ...p.headers };
+  if (p.username) headers.authorization = `Basic ${Buffer.from(`${p.username}:${p.password}`).toString('base64')}`;
+  if (!sameOrigin) {
+    // Like Go's client: credentials and the Host override are not handed to another origin.
+    delete headers.authorization;
+    delete headers.cookie;
+  } else if (p.host) {
+    headers.host = p.host;
+  }
+  return headers;
+}
+
+interface Hop {
+  response: Dispatcher.ResponseData;
+  url: URL;
+  redirects: number;
+}
+
+/** Sends the request and follows up to MAX_REDIRECTS redirects; the caller owns the final body. */
+async function follow(agent: Agent, p: HttpParams, signal: AbortSignal): Promise<Hop> {
+  let url = p.url;
+  let method = p.method;
+  let body: string | null = p.body || null;
+  for (let redirects = 0; ; redirects++) {
+    const response = await agent.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method,
+      headers: hopHeaders(p, url.origin === p.url.origin),
+      body,
+      signal,
+    });
+    const location = response.headers.location;
+    if (!REDIRECT_STATUSES.has(response.statusCode) || typeof location !== 'string') return { response, url, redirects };
+    response.body.destroy();
+    if (redirects >= MAX_REDIRECTS) throw new Error(`stopped after ${MAX_REDIRECTS} redirects`);
+    const next = new URL(location, url);
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new Error(`redirect to unsupported URL ${next.href}`);
+    // 301/302/303 turn into GET without a body (as browsers and Go do); 307/308 repeat the request.
+    if (response.statusCode <= 303 && method !== 'HEAD') {
+      method = 'GET';
+      body = null;
+    }
+    url = next;
+  }
+}
+
+/** Reads at most MAX_BODY_BYTES and says whether `needle` occurs in them (byte-wise, like the original). */
+async function searchBody(body: Dispatcher.ResponseData['body'], needle: Buffer): Promise<{ found: boolean; bytes: number }> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of body) {
+    const buf = chunk as Buffer;
+    const room = MAX_BODY_BYTES - bytes;
+    chunks.push(buf.length > room ? buf.subarray(0, room) : buf);
+    bytes += Math.min(buf.length, room);
+    if (bytes >= MAX_BODY_BYTES) break;
+  }
+  body.destroy();
+  return { found: Buffer.concat(chunks).includes(needle), bytes };
+}
+
+async function run(p: HttpParams, _ctx: CheckContext): Promise<CheckResult> {
+  const t0 = performance.now();
+  const facts: Record<string, unknown> = { url: p.url.href };
+  const done = (online: boolean, message: string): CheckResult => ({
+    status: online ? 'online' : 'offline', message, durationMs: since(t0), facts,
+  });
+  const seconds = p.timeoutMs / 1000;
+  const controller = new AbortController();
+  // One deadline for connect, headers and body together.
+  const timer = setTimeout(() => controller.abort(new Error(`timed out after ${seconds} s`)), p.timeoutMs);
+  const agent = new Agent({
+    connect: { rejectUnauthorized: !p.insecure, timeout: p.timeoutMs },
+    headersTimeout: p.timeoutMs,
+    bodyTimeout: p.timeoutMs,
+  });
+  try {
+    const { response, url, redirects } = await follow(agent, p, controller.signal);
+    facts.statusCode = response.statusCode;
+    if (redirects > 0) Object.assign(facts, { finalUrl: url.href, redirects });
+    if (p.expectStatus !== 0 && p.expectStatus !== response.statusCode) {
+      response.body.destroy();
+      return done(false, `status mismatch, got ${response.statusCode} but expected ${p.expectStatus}`);
+    }
+    if (p.expectSubstring) {
+      const { found, bytes } = await searchBody(response.body, Buffer.from(p.expectSubstring));
+      facts.bytesRead = bytes;
+      if (!found) return done(false, `expected substring [${p.expectSubstring}] was not found in the response body`);
+    } else {
+      response.body.destroy();
+    }
+    return done(true, `HTTP ${response.statusCode}`);
+  } catch (err) {
+    const reason = controller.signal.aborted ? errorText(controller.signal.reason) : errorText(err);
+    return done(false, `error performing HTTP request: ${reason}`);
+  } finally {
+    clearTimeout(timer);
+    agent.destroy().catch(() => undefined);
+  }
+}
+
+export const httpCheck: CheckType<HttpParams> = { name: 'http', parse, run };
