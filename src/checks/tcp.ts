@@ -1,0 +1,89 @@
+/**
+ * `tcp` check: a connection opens; with `expect`, the first line the server sends must contain it.
+ * Beyond the original: one timeout covers connect, send and read, so a silent server cannot stall a worker.
+ */
+import { connect, isIP, type Socket } from 'node:net';
+import type { CheckContext, CheckResult, CheckType } from './types';
+import {
+  errorText, forceIp, object, optionalString, requiredHostPort, since, timeoutSeconds, type HostPort,
+} from './params';
+
+export interface TcpParams extends HostPort {
+  timeoutMs: number;
+  payload: string;
+  expect: string;
+  forceIp: 0 | 4 | 6;
+}
+
+/** A first line longer than this is compared as far as it was read. */
+const MAX_LINE_BYTES = 64 * 1024;
+
+function parse(data: unknown): TcpParams {
+  const o = object(data);
+  return {
+    ...requiredHostPort(o, 'address'),
+    timeoutMs: timeoutSeconds(o) * 1000,
+    payload: optionalString(o, 'payload'),
+    expect: optionalString(o, 'expect'),
+    forceIp: forceIp(o),
+  };
+}
+
+/**
+ * Waits for the connection, optionally sends the payload, and resolves with the first line (null when
+ * `expect` is unset). Rejects with the message of the phase that failed, connect or read.
+ */
+function exchange(p: TcpParams, socket: Socket): Promise<{ line: string | null; remote: string }> {
+  return new Promise((resolve, reject) => {
+    let buffered = Buffer.alloc(0);
+    let remote = '';
+    const fail = (reason: string) => reject(new Error(remote ? `failed to read response: ${reason}` : `TCP connection error: ${reason}`));
+    const finish = () => {
+      const nl = buffered.indexOf(0x0a);
+      resolve({ line: (nl < 0 ? buffered : buffered.subarray(0, nl)).toString('utf8'), remote });
+    };
+    // One deadline for connect, send and read together (socket.setTimeout only measures idle time).
+    const timer = setTimeout(() => fail(`timed out after ${p.timeoutMs / 1000} s`), p.timeoutMs);
+    socket.once('close', () => clearTimeout(timer));
+    socket.on('error', (err) => fail(errorText(err)));
+    socket.once('connect', () => {
+      remote = `${socket.remoteAddress}:${socket.remotePort}`;
+      if (!p.expect) return resolve({ line: null, remote });
+      if (p.payload) socket.write(`${p.payload}\n`);
+      socket.on('data', (chunk: Buffer) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        if (buffered.includes(0x0a) || buffered.length >= MAX_LINE_BYTES) finish();
+      });
+      // The original failed on EOF before a newline; a last line without one is still a line here.
+      socket.once('end', () => (buffered.length > 0 ? finish() : fail('connection closed before any data')));
+    });
+  });
+}
+
+async function run(p: TcpParams, _ctx: CheckContext): Promise<CheckResult> {
+  const t0 = performance.now();
+  const facts: Record<string, unknown> = {};
+  const done = (online: boolean, message: string): CheckResult => ({
+    status: online ? 'online' : 'offline', message, durationMs: since(t0), facts,
+  });
+  const literal = isIP(p.host);
+  if (p.forceIp !== 0 && literal !== 0 && literal !== p.forceIp) {
+    return done(false, `TCP connection error: ${p.host} is not an IPv${p.forceIp} address (force_ip ${p.forceIp})`);
+  }
+  const socket = connect({ host: p.host, port: p.port, family: p.forceIp || undefined });
+  try {
+    const { line, remote } = await exchange(p, socket);
+    facts.remote = remote;
+    if (line === null) return done(true, `connected to ${remote}`);
+    const got = line.trim();
+    facts.response = got;
+    if (!line.includes(p.expect)) return done(false, `response mismatch, expected [${p.expect}] but got [${got}]`);
+    return done(true, `response contains [${p.expect}]`);
+  } catch (err) {
+    return done(false, errorText(err));
+  } finally {
+    socket.destroy();
+  }
+}
+
+export const tcpCheck: CheckType<TcpParams> = { name: 'tcp', parse, run };
