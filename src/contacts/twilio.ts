@@ -1,0 +1,45 @@
+/** Shared by `sms` and `voice`: one configured Twilio client and readable Twilio errors. */
+import twilio from 'twilio';
+import type { Config } from '../config/types';
+import { describeNetError } from './message';
+
+/** Per-request deadline: Twilio answers in well under a second when it is healthy. */
+export const TWILIO_TIMEOUT_MS = 10_000;
+
+export interface TwilioSetup {
+  client: twilio.Twilio;
+  from: string;
+  apiBase: string;
+}
+
+/**
+ * Builds a client from `[twilio]`. `apiBase` replaces https://api.twilio.com as the base URL of
+ * the REST API (a proxy, a regional edge, a local test server): every Messages/Calls request
+ * resolves its URL from that domain's `baseUrl` at request time, so overriding it is enough.
+ */
+export function twilioSetup(config: Config): TwilioSetup {
+  const { accountSid, authToken, from, apiBase } = config.twilio;
+  const missing = [['accountSid', accountSid], ['authToken', authToken], ['from', from]]
+    .filter(([, value]) => !value)
+    .map(([key]) => key);
+  if (missing.length > 0) throw new Error(`[twilio] ${missing.join(', ')} not set in the config`);
+  let client: twilio.Twilio;
+  try {
+    client = twilio(accountSid, authToken, { timeout: TWILIO_TIMEOUT_MS });
+  } catch (err) {
+    throw new Error(`[twilio] accountSid: ${(err as Error).message}`, { cause: err });
+  }
+  client.api.baseUrl = apiBase;
+  return { client, from, apiBase };
+}
+
+/** Twilio's own status, code and message when it answered; the network cause when it did not. */
+export function describeTwilioError(err: unknown, apiBase: string): string {
+  if (err instanceof twilio.RestException) {
+    const what = err.status === 401 || err.status === 403 ? 'Twilio authentication refused' : 'Twilio refused the request';
+    const code = err.code === undefined ? '' : `, code ${err.code}`;
+    const more = err.moreInfo ? ` (${err.moreInfo})` : '';
+    return `${what} (HTTP ${err.status}${code}): ${err.message}${more}`;
+  }
+  return `Twilio ${apiBase}: ${describeNetError(err, TWILIO_TIMEOUT_MS)}`;
+}
