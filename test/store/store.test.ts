@@ -1,0 +1,298 @@
+/**
+ * The Store's contract, run unchanged against MySQL and SQLite: migrations, check loading, the
+ * fencing lease, atomic flips with their alert outbox, and the delivery/retry/in-doubt flow.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import type { Status } from '../../src/checks/types';
+import { openStore } from '../../src/store/open';
+import { OUR_COLUMNS, OUR_INDEXES, OUR_TABLES, ORIGINAL_TABLES } from '../../src/store/schema';
+import { FencedError, type CheckRow, type Store } from '../../src/store/store';
+import { ENGINES, type EngineDb } from '../helpers/engines';
+
+const T0 = Date.parse('2024-05-01T12:00:00Z');
+/** Every table a controller writes; a fenced call must leave all of them as they were. */
+const WRITTEN = ['checks', 'check_events', 'alert_outbox', 'alert_attempts', 'charges', 'controller_lease'];
+
+for (const engine of ENGINES) {
+  describe(`store on ${engine.name}`, () => {
+    let db: EngineDb;
+    let store: Store;
+
+    beforeEach(async () => {
+      db = await engine.create();
+      store = await openStore([db.dsn]);
+    });
+    afterEach(async () => {
+      await store.close();
+      await db.drop();
+    });
+
+    const run = (sql: string, params: (string | number | null)[] = []) => store.driver.run(sql, params);
+    const count = async (table: string, where = '1 = 1', params: (string | number)[] = []) =>
+      Number((await store.driver.all(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`, params))[0].n);
+    const statusOf = async (id: number) => String((await store.driver.all('SELECT status FROM checks WHERE id = ?', [id]))[0].status);
+    const snapshot = async () => {
+      const out: Record<string, unknown> = {};
+      for (const t of WRITTEN) out[t] = await store.driver.all(`SELECT * FROM ${t} ORDER BY id`);
+      return out;
+    };
+
+    /** A migrated database holding one check; returns the check as loadChecks maps it. */
+    async function setup(name = 'web'): Promise<CheckRow> {
+      await store.migrate();
+      const { insertId } = await run('INSERT INTO checks (name, type, data) VALUES (?, ?, ?)', [name, 'http', '{"url":"http://127.0.0.1/"}']);
+      return (await store.loadChecks()).find((c) => c.id === insertId)!;
+    }
+    async function contact(checkId: number, type: string, data: string, alertType: 'both' | Status, enabled = 1): Promise<number> {
+      const { insertId } = await run('INSERT INTO contacts (type, data) VALUES (?, ?)', [type, data]);
+      await run('INSERT INTO alerts (check_id, contact_id, type, enabled) VALUES (?, ?, ?, ?)', [checkId, insertId, alertType, enabled]);
+      return insertId;
+    }
+
+    test('migrate on an empty database creates everything; a second run applies nothing', async () => {
+      assert.deepEqual(await store.schemaStatus(), { current: 0, latest: 2 });
+      const applied = await store.migrate();
+      assert.equal(applied.length, 2);
+      assert.match(applied[0], /^1: original gobearmon tables/);
+      assert.match(applied[1], /^2: fencing lease/);
+      for (const table of [...Object.keys(ORIGINAL_TABLES), ...Object.keys(OUR_TABLES)]) {
+        assert.ok(await store.driver.hasTable(table), `table ${table}`);
+      }
+      for (const [table, column] of OUR_COLUMNS) assert.ok(await store.driver.hasColumn(table, column), `${table}.${column}`);
+      for (const [table, index] of OUR_INDEXES) assert.ok(await store.driver.hasIndex(table, index), `index ${index}`);
+      assert.deepEqual(await store.lease(), { epoch: 0, holder: '', takenAt: 0 });
+      assert.deepEqual(await store.schemaStatus(), { current: 2, latest: 2 });
+
+      assert.deepEqual(await store.migrate(), []);
+      assert.equal(await count('schema_migrations'), 2);
+      assert.equal(await count('controller_lease'), 1);
+    });
+
+    test('loadChecks returns only enabled checks, with interval, delay and status', async () => {
+      await store.migrate();
+      await run("INSERT INTO checks (name, type, data) VALUES ('ping', 'icmp', '{\"target\":\"127.0.0.1\"}')");
+      await run("INSERT INTO checks (name, type, data, enabled) VALUES ('off', 'tcp', '{}', 0)");
+      await run(`INSERT INTO checks (name, type, data, check_interval, delay, status)
+                 VALUES ('slow', 'http', '{"url":"http://127.0.0.1/"}', 120, 5, 'offline')`);
+      const checks = await store.loadChecks();
+      assert.deepEqual(checks, [
+        { id: 1, name: 'ping', type: 'icmp', data: '{"target":"127.0.0.1"}', interval: 60, delay: 1, status: 'online' },
+        { id: 3, name: 'slow', type: 'http', data: '{"url":"http://127.0.0.1/"}', interval: 120, delay: 5, status: 'offline' },
+      ]);
+    });
+
+    test('takeOffice raises the epoch each time and records the holder', async () => {
+      await store.migrate();
+      assert.equal(await store.takeOffice('a:1', T0), 1);
+      assert.equal(await store.takeOffice('b:1', T0 + 5), 2);
+      assert.equal(await store.takeOffice('a:1', T0 + 9), 3);
+      assert.deepEqual(await store.lease(), { epoch: 3, holder: 'a:1', takenAt: T0 + 9 });
+    });
+
+    test('recordFlip writes status, event with message, and one outbox row per matching contact', async () => {
+      const check = await setup();
+      const both = await contact(check.id, 'email', 'both@example.org', 'both');
+      const off = await contact(check.id, 'sms', '+15550001', 'offline');
+      const on = await contact(check.id, 'http', 'http://127.0.0.1/hook', 'online');
+      await contact(check.id, 'email', 'disabled@example.org', 'both', 0);
+      const other = await setup('other');
+      await contact(other.id, 'email', 'other@example.org', 'both');
+      const epoch = await store.takeOffice('me', T0);
+
+      const down = await store.recordFlip(epoch, { check, status: 'offline', message: 'timeout after 10s', now: T0 });
+      assert.equal(await statusOf(check.id), 'offline');
+      const events = await store.driver.all('SELECT id, check_id, type, message FROM check_events ORDER BY id');
+      assert.deepEqual(events.map((e) => [Number(e.id), Number(e.check_id), e.type, e.message]), [[down.eventId, check.id, 'offline', 'timeout after 10s']]);
+      assert.deepEqual(down.outbox.map((r) => r.contactId), [both, off]);
+      assert.deepEqual(down.outbox[1], {
+        id: down.outbox[1].id, idempotencyKey: `gobearmon-${down.eventId}-${off}`, eventId: down.eventId, checkId: check.id,
+        contactId: off, contactType: 'sms', contactData: '+15550001', status: 'offline', message: 'timeout after 10s',
+        checkName: 'web', checkType: 'http', checkData: '{"url":"http://127.0.0.1/"}', state: 'pending', attempts: 0,
+        nextAttemptAt: T0, createdAt: T0, sentAt: null, providerId: null, lastError: null,
+      });
+      assert.deepEqual(await store.outboxForCheck(check.id), down.outbox);
+
+      const up = await store.recordFlip(epoch, { check, status: 'online', message: '', now: T0 + 60_000 });
+      assert.equal(await statusOf(check.id), 'online');
+      assert.deepEqual(up.outbox.map((r) => [r.contactId, r.status]), [[both, 'online'], [on, 'online']]);
+      assert.equal(await count('check_events'), 2);
+      assert.equal(await count('alert_outbox'), 4);
+      assert.equal(await count('alert_outbox', 'check_id = ?', [other.id]), 0);
+    });
+
+    test('recordFlip on a check without contacts still writes status and event', async () => {
+      const check = await setup();
+      const epoch = await store.takeOffice('me', T0);
+      const flip = await store.recordFlip(epoch, { check, status: 'offline', message: 'refused', now: T0 });
+      assert.deepEqual(flip.outbox, []);
+      assert.equal(await statusOf(check.id), 'offline');
+      assert.equal(await count('check_events', "check_id = ? AND type = 'offline' AND message = 'refused'", [check.id]), 1);
+      assert.equal(await count('alert_outbox'), 0);
+    });
+
+    test('recordFlip is atomic: a failure half-way writes nothing', async () => {
+      const check = await setup();
+      await contact(check.id, 'email', 'a@example.org', 'both');
+      const second = await contact(check.id, 'email', 'b@example.org', 'both');
+      const epoch = await store.takeOffice('me', T0);
+      // The flip's first event gets id 1: a planted row with its second key breaks the last insert.
+      await run(
+        `INSERT INTO alert_outbox (idempotency_key, event_id, check_id, contact_id, contact_type, contact_data, status,
+           check_name, check_type, check_data, next_attempt_at, created_at) VALUES (?, 0, 0, 0, 'x', 'x', 'offline', 'x', 'x', 'x', 0, 0)`,
+        [`gobearmon-1-${second}`],
+      );
+      const before = await snapshot();
+      await assert.rejects(store.recordFlip(epoch, { check, status: 'offline', message: 'down', now: T0 }), /Duplicate entry|UNIQUE constraint/);
+      assert.deepEqual(await snapshot(), before);
+      assert.equal(await statusOf(check.id), 'online');
+    });
+
+    test('a controller holding a stale epoch is fenced and writes nothing', async () => {
+      const check = await setup();
+      await contact(check.id, 'sms', '+15550001', 'both');
+      const old = await store.takeOffice('old', T0);
+      const current = await store.takeOffice('new', T0 + 1);
+      const { outbox: [row] } = await store.recordFlip(current, { check, status: 'offline', message: 'down', now: T0 });
+      const before = await snapshot();
+
+      const fenced = (err: unknown) => err instanceof FencedError && err.mine === old && err.current === current;
+      await assert.rejects(store.recordFlip(old, { check, status: 'online', message: 'up', now: T0 + 2 }), fenced);
+      await assert.rejects(store.claimAlert(old, row.id, T0 + 30_000), fenced);
+      await assert.rejects(
+        store.finishAlert(old, row, { startedAt: T0, finishedAt: T0 + 1, ok: true, providerId: 'SM1', charge: { type: 'sms', data: 'SM1' } }),
+        fenced,
+      );
+      await assert.rejects(store.finishAlert(old, row, { startedAt: T0, finishedAt: T0 + 1, ok: false, error: 'x' }), fenced);
+      await assert.rejects(store.revertStatus(old, check.id, 'online'), fenced);
+      // An epoch nobody has taken yet is refused too.
+      await assert.rejects(store.revertStatus(current + 1, check.id, 'online'), FencedError);
+      assert.deepEqual(await snapshot(), before);
+
+      await store.revertStatus(current, check.id, 'online');
+      assert.equal(await statusOf(check.id), 'online');
+    });
+
+    test('a successful send marks the row sent, writes the charge, and is never due again', async () => {
+      const check = await setup();
+      await contact(check.id, 'sms', '+15550001', 'both');
+      const epoch = await store.takeOffice('me', T0);
+      const { outbox: [row] } = await store.recordFlip(epoch, { check, status: 'offline', message: 'down', now: T0 });
+
+      assert.deepEqual((await store.dueAlerts(epoch, T0, 10)).map((r) => r.id), [row.id]);
+      assert.equal(await store.claimAlert(epoch, row.id, T0 + 30_000), true);
+      assert.deepEqual(await store.dueAlerts(epoch, T0 + 1_000, 10), [], 'claimed: not due for its own epoch');
+      const result = await store.finishAlert(epoch, row, {
+        startedAt: T0 + 10, finishedAt: T0 + 250, ok: true, providerId: 'SM123', charge: { type: 'sms', data: 'SM123' },
+      });
+      assert.deepEqual(result, { flipDead: false });
+
+      const [sent] = await store.outboxForCheck(check.id);
+      assert.equal(sent.state, 'sent');
+      assert.equal(sent.sentAt, T0 + 250);
+      assert.equal(sent.providerId, 'SM123');
+      assert.equal(sent.attempts, 1);
+      const charges = await store.driver.all('SELECT check_id, type, data FROM charges');
+      assert.deepEqual(charges.map((c) => [Number(c.check_id), c.type, c.data]), [[check.id, 'sms', 'SM123']]);
+      assert.deepEqual(await store.attempts(row.id), [
+        { outboxId: row.id, epoch, startedAt: T0 + 10, finishedAt: T0 + 250, ok: true, error: null, providerId: 'SM123' },
+      ]);
+
+      const later = await store.takeOffice('next', T0 + 1);
+      assert.deepEqual(await store.dueAlerts(later, T0 + 86_400_000, 10), [], 'sent rows are never due, even for a new epoch');
+      assert.equal(await store.claimAlert(later, row.id, T0 + 90_000), false);
+    });
+
+    test('a success without a charge writes no charges row', async () => {
+      const check = await setup();
+      await contact(check.id, 'email', 'a@example.org', 'both');
+      const epoch = await store.takeOffice('me', T0);
+      const { outbox: [row] } = await store.recordFlip(epoch, { check, status: 'offline', message: 'down', now: T0 });
+      await store.claimAlert(epoch, row.id, T0 + 30_000);
+      await store.finishAlert(epoch, row, { startedAt: T0, finishedAt: T0 + 5, ok: true, providerId: '<id@mail>' });
+      assert.equal(await count('charges'), 0);
+      assert.equal((await store.outboxForCheck(check.id))[0].state, 'sent');
+    });
+
+    test('a failure with retryAt stays pending with last_error until retryAt; every attempt is recorded', async () => {
+      const check = await setup();
+      await contact(check.id, 'http', 'http://127.0.0.1:1/hook', 'both');
+      const epoch = await store.takeOffice('me', T0);
+      const { outbox: [row] } = await store.recordFlip(epoch, { check, status: 'offline', message: 'down', now: T0 });
+
+      await store.claimAlert(epoch, row.id, T0 + 30_000);
+      const result = await store.finishAlert(epoch, row, { startedAt: T0, finishedAt: T0 + 20, ok: false, error: 'ECONNREFUSED', retryAt: T0 + 5_000 });
+      assert.deepEqual(result, { flipDead: false });
+      const [waiting] = await store.outboxForCheck(check.id);
+      assert.equal(waiting.state, 'pending');
+      assert.equal(waiting.lastError, 'ECONNREFUSED');
+      assert.equal(waiting.nextAttemptAt, T0 + 5_000);
+      assert.deepEqual(await store.dueAlerts(epoch, T0 + 4_999, 10), []);
+      assert.deepEqual((await store.dueAlerts(epoch, T0 + 5_000, 10)).map((r) => r.id), [row.id]);
+
+      assert.equal(await store.claimAlert(epoch, row.id, T0 + 35_000), true);
+      await store.finishAlert(epoch, waiting, { startedAt: T0 + 5_000, finishedAt: T0 + 5_030, ok: true, providerId: '200' });
+      const [done] = await store.outboxForCheck(check.id);
+      assert.equal(done.state, 'sent');
+      assert.equal(done.attempts, 2);
+      assert.equal(done.lastError, null);
+      assert.deepEqual(await store.attempts(row.id), [
+        { outboxId: row.id, epoch, startedAt: T0, finishedAt: T0 + 20, ok: false, error: 'ECONNREFUSED', providerId: null },
+        { outboxId: row.id, epoch, startedAt: T0 + 5_000, finishedAt: T0 + 5_030, ok: true, error: null, providerId: '200' },
+      ]);
+    });
+
+    test('a failure without retryAt kills the row; flipDead only once every row of the flip is dead', async () => {
+      const check = await setup();
+      await contact(check.id, 'email', 'a@example.org', 'both');
+      await contact(check.id, 'sms', '+15550001', 'both');
+      const epoch = await store.takeOffice('me', T0);
+      const fail = { startedAt: T0, finishedAt: T0 + 1, ok: false, error: 'gave up' };
+
+      const first = await store.recordFlip(epoch, { check, status: 'offline', message: 'down', now: T0 });
+      assert.deepEqual(await store.finishAlert(epoch, first.outbox[0], fail), { flipDead: false });
+      assert.deepEqual(await store.finishAlert(epoch, first.outbox[1], fail), { flipDead: true });
+      const dead = await store.outboxForCheck(check.id);
+      assert.deepEqual(dead.map((r) => [r.state, r.lastError]), [['dead', 'gave up'], ['dead', 'gave up']]);
+      assert.deepEqual(await store.dueAlerts(epoch, T0 + 86_400_000, 10), [], 'dead rows are never due');
+
+      // One contact reached: the flip stands even though the other one died.
+      const second = await store.recordFlip(epoch, { check, status: 'online', message: '', now: T0 + 10 });
+      await store.finishAlert(epoch, second.outbox[0], { startedAt: T0, finishedAt: T0 + 1, ok: true, providerId: 'm1' });
+      assert.deepEqual(await store.finishAlert(epoch, second.outbox[1], fail), { flipDead: false });
+    });
+
+    test('a row claimed by an older epoch is due again for a newer one (in-doubt resend)', async () => {
+      const check = await setup();
+      await contact(check.id, 'voice', '+15550001', 'both');
+      const first = await store.takeOffice('a', T0);
+      const { outbox: [row] } = await store.recordFlip(first, { check, status: 'offline', message: 'down', now: T0 });
+      assert.equal(await store.claimAlert(first, row.id, T0 + 120_000), true);
+      assert.deepEqual(await store.dueAlerts(first, T0 + 1_000, 10), []);
+
+      // The first controller died mid-send; its successor must not wait for the claim to run out.
+      const second = await store.takeOffice('b', T0 + 2_000);
+      const due = await store.dueAlerts(second, T0 + 2_000, 10);
+      assert.deepEqual(due.map((r) => [r.id, r.idempotencyKey]), [[row.id, row.idempotencyKey]]);
+      assert.equal(await store.claimAlert(second, row.id, T0 + 32_000), true);
+      assert.deepEqual(await store.dueAlerts(second, T0 + 3_000, 10), []);
+      await store.finishAlert(second, due[0], { startedAt: T0 + 2_000, finishedAt: T0 + 2_500, ok: true, providerId: 'CA1' });
+
+      const third = await store.takeOffice('c', T0 + 4_000);
+      assert.deepEqual(await store.dueAlerts(third, T0 + 4_000, 10), []);
+      assert.equal((await store.outboxForCheck(check.id))[0].attempts, 2);
+      assert.deepEqual((await store.attempts(row.id)).map((a) => [a.epoch, a.ok]), [[second, true]]);
+    });
+
+    test('dueAlerts returns the oldest due rows first, up to the limit', async () => {
+      const check = await setup();
+      for (let i = 0; i < 3; i++) await contact(check.id, 'email', `${i}@example.org`, 'both');
+      const epoch = await store.takeOffice('me', T0);
+      const { outbox } = await store.recordFlip(epoch, { check, status: 'offline', message: 'down', now: T0 });
+      await store.claimAlert(epoch, outbox[0].id, T0 + 60_000);
+      await store.finishAlert(epoch, outbox[0], { startedAt: T0, finishedAt: T0, ok: false, error: 'x', retryAt: T0 + 500 });
+      assert.deepEqual((await store.dueAlerts(epoch, T0 + 1_000, 2)).map((r) => r.id), [outbox[1].id, outbox[2].id]);
+      assert.deepEqual((await store.dueAlerts(epoch, T0 + 1_000, 10)).map((r) => r.id), [outbox[1].id, outbox[2].id, outbox[0].id]);
+    });
+  });
+}
