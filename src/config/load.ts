@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import ini from 'ini';
+import { parseDsn, redactDsn } from '../store/dsn';
 import { ConfigError } from './error';
 import type { Config, Role } from './types';
 import { parseAddr, parseBool, parseInteger, parseSecondsMs, parseUrl, splitAddr } from './values';
@@ -23,6 +24,8 @@ const KEYS: Record<string, Record<string, 'one' | 'list'>> = {
   twilio: { accountsid: 'one', authtoken: 'one', from: 'one', apibase: 'one' },
 };
 
+const DSN_FORMS = 'user:password@tcp(host:port)/dbname, mysql://user:password@host:port/dbname or sqlite:/path/file.db';
+
 type Raw = Map<string, Map<string, string[]>>;
 
 /** Decodes with `ini` (repeated keys become arrays), then folds names to lower case and checks them. */
@@ -32,18 +35,21 @@ export function parseIni(text: string, file: string): Raw {
   for (const [sectionName, body] of Object.entries(decoded)) {
     const section = sectionName.toLowerCase();
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new Error(`${file}: key ${sectionName} appears before any [section]`);
+      // `ini` puts keys written before the first [section] at the top level.
+      const first: unknown = Array.isArray(body) ? body[0] : body;
+      throw new ConfigError(file, 'no section', sectionName, String(first), 'allowed: keys only after a [section] header such as [default]');
     }
-    if (!KEYS[section]) throw new ConfigError(file, sectionName, '', undefined, `unknown section; known sections: ${Object.keys(KEYS).join(', ')}`);
+    // hasOwn: `[constructor]` must not pass as a known section via Object.prototype.
+    if (!Object.hasOwn(KEYS, section)) throw new ConfigError(file, sectionName, '', undefined, `unknown section; allowed sections: ${Object.keys(KEYS).join(', ')}`);
     const keys = raw.get(section) ?? new Map<string, string[]>();
     raw.set(section, keys);
     for (const [keyName, value] of Object.entries(body as Record<string, unknown>)) {
       const key = keyName.toLowerCase();
       const list = (Array.isArray(value) ? value : [value]).map((v) => (v === true ? '' : String(v ?? '')));
-      const kind = KEYS[section][key];
-      if (!kind) throw new ConfigError(file, sectionName, keyName, list[0], `unknown key; known keys of [${section}]: ${Object.keys(KEYS[section]).join(', ')}`);
+      const kind = Object.hasOwn(KEYS[section], key) ? KEYS[section][key] : undefined;
+      if (!kind) throw new ConfigError(file, sectionName, keyName, list[0], `unknown key; allowed keys in [${section}]: ${Object.keys(KEYS[section]).join(', ')}`);
       const values = [...(keys.get(key) ?? []), ...list];
-      if (kind === 'one' && values.length > 1) throw new ConfigError(file, sectionName, keyName, values[1], 'this key takes one value but is given more than once');
+      if (kind === 'one' && values.length > 1) throw new ConfigError(file, sectionName, keyName, values[1], 'given more than once; allowed: one line of this key (only database and controller may repeat)');
       keys.set(key, values);
     }
   }
@@ -55,7 +61,8 @@ export function loadConfig(file: string): Config {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`${file}: cannot read config file: ${(err as Error).message}`);
+    // A ConfigError so the CLI prints one line and exits 2 (e.g. `migrate --config` with a missing file).
+    throw new ConfigError(file, '', '', undefined, `cannot read config file: ${(err as Error).message}`);
   }
   return buildConfig(parseIni(text, file), file);
 }
@@ -81,17 +88,28 @@ export function buildConfig(raw: Raw, file: string): Config {
   const controllerAddr = read('controller', 'addr', '', (v) => parseAddr(v, false));
   const viewserverAddr = read('viewserver', 'addr', '', (v) => parseAddr(v, false));
   if (controllerAddr && viewserverAddr) {
-    fail('viewserver', 'addr', 'set either [controller] addr (a worker node) or [viewserver] addr (the viewserver), not both');
+    fail('viewserver', 'addr', 'allowed: either [controller] addr (a worker node) or [viewserver] addr (the viewserver), not both');
   }
   if (!controllerAddr && !viewserverAddr) {
-    fail('controller', 'addr', 'set either [controller] addr (a worker node) or [viewserver] addr (the viewserver)');
+    fail('controller', 'addr', 'allowed: exactly one of [controller] addr (a worker node) or [viewserver] addr (the viewserver)');
   }
   const role: Role = controllerAddr ? 'worker' : 'viewserver';
 
   const password = str('default', 'password');
-  if (!password) fail('default', 'password', 'the shared secret of the cluster is required');
+  if (!password) fail('default', 'password', 'required; allowed: any non-empty string, the shared secret of the whole cluster');
 
   const databases = values('controller', 'database').map((d) => d.trim()).filter(Boolean);
+  // Checked here, not when the store opens, so a typo is a ConfigError naming the key.
+  for (const dsn of databases) {
+    try {
+      parseDsn(dsn);
+    } catch (err) {
+      const prefix = `bad DSN ${JSON.stringify(dsn)}: `;
+      const msg = (err as Error).message;
+      const why = msg.startsWith(prefix) ? msg.slice(prefix.length) : msg;
+      throw new ConfigError(file, 'controller', 'database', redactDsn(dsn), why.includes('allowed') ? why : `${why}; allowed: ${DSN_FORMS}`);
+    }
+  }
   const viewControllers = values('viewserver', 'controller').map((v, i) => {
     try {
       return parseAddr(v, true);
@@ -145,10 +163,10 @@ export function buildConfig(raw: Raw, file: string): Config {
   };
 
   if (role === 'worker') {
-    if (databases.length === 0) fail('controller', 'database', 'a worker node needs at least one database DSN, e.g. user:pass@tcp(host:3306)/gobearmon');
-    if (!config.worker.viewAddr) fail('worker', 'viewAddr', 'a worker node needs the viewserver host:port');
+    if (databases.length === 0) fail('controller', 'database', `required on a worker node; allowed: one or more lines of ${DSN_FORMS}`);
+    if (!config.worker.viewAddr) fail('worker', 'viewAddr', 'required on a worker node; allowed: the viewserver\'s host:port');
   } else if (viewControllers.length === 0) {
-    fail('viewserver', 'controller', 'the viewserver needs at least one controller host:port (repeat the key for each)');
+    fail('viewserver', 'controller', 'required on the viewserver; allowed: one or more lines of host:port, each a worker\'s [controller] addr');
   }
   return config;
 }
