@@ -1,8 +1,79 @@
 /** `gobearmon CONFIG`: validates the config and runs the role it names until SIGTERM/SIGINT. */
 import { loadConfig } from '../config/load';
+import type { Config } from '../config/types';
+import { Controller } from '../controller/controller';
+import { openStore } from '../store/open';
+import type { Store } from '../store/store';
+import { createLogger, type Logger } from '../util/log';
+import { Viewserver } from '../viewserver/viewserver';
+import { Worker } from '../worker/worker';
+
+/** A running role: what SIGTERM stops. */
+export interface RunningNode {
+  close(): Promise<void>;
+}
+
+/** Refuses a database older than this program instead of migrating behind the operator's back. */
+async function requireSchema(store: Store, config: Config): Promise<void> {
+  const { current, latest } = await store.schemaStatus();
+  if (current < latest) {
+    throw new Error(`the database schema is at version ${current} but this gobearmon needs ${latest}: run \`gobearmon migrate --config ${config.file}\` first`);
+  }
+}
+
+export async function startWorkerNode(config: Config, log: Logger): Promise<RunningNode> {
+  const store = await openStore(config.controller.database);
+  try {
+    await requireSchema(store, config);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const controller = new Controller({ store, config, log: log.child({ component: 'controller' }) });
+  const port = await controller.listen();
+  const worker = new Worker(config, log.child({ component: 'worker' }));
+  worker.start();
+  log.info({ event: 'node_started', port, worker: config.worker.name, viewserver: config.worker.viewAddr }, 'worker node started');
+  return {
+    async close() {
+      await worker.close();
+      await controller.close();
+      await store.close();
+    },
+  };
+}
+
+export async function startViewserver(config: Config, log: Logger): Promise<RunningNode> {
+  const viewserver = new Viewserver(config, log);
+  await viewserver.start();
+  return viewserver;
+}
 
 export async function runNode(file: string): Promise<number> {
   const config = loadConfig(file);
-  console.error(`gobearmon: ${file} names a ${config.role}; roles are not built yet`);
-  return 1;
+  const log = createLogger(config.role, config.default.debug, config.role === 'worker' ? config.worker.name : undefined);
+  let node: RunningNode;
+  try {
+    node = config.role === 'worker' ? await startWorkerNode(config, log) : await startViewserver(config, log);
+  } catch (err) {
+    log.fatal({ event: 'start_failed', err: (err as Error).message }, 'could not start');
+    console.error(`gobearmon: ${(err as Error).message}`);
+    return 1;
+  }
+  return new Promise((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ event: 'shutdown', signal }, 'shutting down');
+      const force = setTimeout(() => resolve(1), 10_000);
+      force.unref();
+      node.close().then(
+        () => resolve(0),
+        (err: Error) => {
+          log.error({ event: 'shutdown_error', err: err.message }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
 }

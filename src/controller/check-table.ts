@@ -1,0 +1,170 @@
+/**
+ * The controller's checks, pure and clock-free: which are due, who may run them, their locks,
+ * and what each accepted result does. Due checks sit in a heap keyed by the time they are due
+ * (or, while locked, by the lock's expiry), so an assignment costs O(log n), not a scan.
+ */
+import type { ResultStatus, Status } from '../checks/types';
+import type { CheckRow } from '../store/store';
+import { KeyedHeap } from '../util/heap';
+import { applyResult, type ConfirmationState } from './confirmation';
+
+/** The stored status is taken over by a reload only if this controller did not flip it this recently. */
+export const OWN_FLIP_GRACE_MS = 10 * 60_000;
+
+export interface CheckState extends ConfirmationState {
+  row: CheckRow;
+  lock: { worker: string; token: number; until: number } | null;
+  lastTime: number;
+  lastWorker: string | null;
+  lastStatusChange: number;
+  lastResult: { status: ResultStatus; message: string; durationMs: number; worker: string; at: number } | null;
+}
+
+export interface Flip {
+  check: CheckState;
+  previous: Status;
+  status: Status;
+  message: string;
+}
+
+export type ReportOutcome = { accepted: false; reason: string } | { accepted: true; flip: Flip | null };
+
+export class CheckTable {
+  readonly checks = new Map<number, CheckState>();
+  private readonly heap = new KeyedHeap<CheckState>();
+  private nextToken = 1;
+
+  constructor(private readonly lockTimeoutMs: number) {}
+
+  get size(): number {
+    return this.checks.size;
+  }
+
+  /** Merges a reload: new checks appear, gone ones go, changed ones take their new definition. */
+  load(rows: CheckRow[], now: number): { added: number; removed: number; changed: number } {
+    const seen = new Set<number>();
+    let added = 0;
+    let changed = 0;
+    for (const row of rows) {
+      seen.add(row.id);
+      const c = this.checks.get(row.id);
+      if (!c) {
+        const state: CheckState = {
+          row, status: row.status, turnSet: new Set(), turnCount: 0, delay: row.delay,
+          lock: null, lastTime: 0, lastWorker: null, lastStatusChange: 0, lastResult: null,
+        };
+        this.checks.set(row.id, state);
+        this.reschedule(state);
+        added++;
+        continue;
+      }
+      const defChanged = c.row.type !== row.type || c.row.data !== row.data || c.row.interval !== row.interval || c.row.delay !== row.delay || c.row.name !== row.name;
+      if (defChanged) changed++;
+      c.row = row;
+      c.delay = row.delay;
+      if (c.status !== row.status && now - c.lastStatusChange >= OWN_FLIP_GRACE_MS) {
+        c.status = row.status;
+        c.turnSet.clear();
+        c.turnCount = 0;
+      }
+      if (!c.lock) this.reschedule(c);
+    }
+    let removed = 0;
+    for (const [id, c] of this.checks) {
+      if (seen.has(id)) continue;
+      this.checks.delete(id);
+      this.heap.delete(c);
+      removed++;
+    }
+    return { added, removed, changed };
+  }
+
+  /** When the earliest check becomes due or lock expires; undefined when there are no checks. */
+  nextEventAt(): number | undefined {
+    return this.heap.peekKey();
+  }
+
+  /**
+   * Hands up to `slots` due checks to `worker`, never one it may not run: while a check's turn set
+   * is open only workers outside it, otherwise anyone but the last worker unless it is the only
+   * one alive. Looks at a bounded number of ineligible checks so a request stays cheap.
+   */
+  assign(worker: string, slots: number, now: number, live: ReadonlySet<string>): CheckState[] {
+    const out: CheckState[] = [];
+    const passed: CheckState[] = [];
+    const othersAlive = [...live].some((w) => w !== worker);
+    const scanLimit = slots * 4 + 64;
+    while (out.length < slots && passed.length < scanLimit) {
+      const key = this.heap.peekKey();
+      if (key === undefined || key > now) break;
+      const c = this.heap.pop()!;
+      if (c.lock) {
+        c.lock = null; // expired: its worker died or lost the result
+        const due = this.dueAt(c);
+        if (due > now) {
+          this.heap.set(c, due);
+          continue;
+        }
+      }
+      if (!this.eligible(c, worker, othersAlive, live)) {
+        passed.push(c);
+        continue;
+      }
+      c.lock = { worker, token: this.nextToken++, until: now + this.lockTimeoutMs };
+      this.heap.set(c, c.lock.until);
+      out.push(c);
+    }
+    for (const c of passed) this.heap.set(c, this.dueAt(c));
+    return out;
+  }
+
+  private eligible(c: CheckState, worker: string, othersAlive: boolean, live: ReadonlySet<string>): boolean {
+    if (c.turnSet.size > 0) {
+      if (!c.turnSet.has(worker)) return true;
+      // Every live worker already agreed: let one of them report again so the round can close.
+      return [...live].every((w) => c.turnSet.has(w));
+    }
+    return c.lastWorker !== worker || !othersAlive;
+  }
+
+  /** Applies a worker's result if it holds the lock; returns the flip it causes, if any. */
+  report(worker: string, id: number, token: number, result: { status: ResultStatus; message: string; durationMs: number }, now: number, quorum: number): ReportOutcome {
+    const c = this.checks.get(id);
+    if (!c) return { accepted: false, reason: 'unknown check (deleted or disabled?)' };
+    if (!c.lock || c.lock.worker !== worker || c.lock.token !== token) return { accepted: false, reason: 'worker does not hold the lock' };
+    c.lock = null;
+    c.lastTime = now;
+    c.lastWorker = worker;
+    c.lastResult = { ...result, worker, at: now };
+    const previous = c.status;
+    const flipped = applyResult(c, worker, result.status, quorum);
+    if (flipped) c.lastStatusChange = now;
+    this.reschedule(c);
+    return { accepted: true, flip: flipped ? { check: c, previous, status: flipped, message: result.message } : null };
+  }
+
+  /** A worker hands a check back unrun (shutdown): it is due again at once for someone else. */
+  release(worker: string, id: number, token: number): boolean {
+    const c = this.checks.get(id);
+    if (!c?.lock || c.lock.worker !== worker || c.lock.token !== token) return false;
+    c.lock = null;
+    this.heap.set(c, 0);
+    return true;
+  }
+
+  /** Undoes a flip that could not be recorded or alerted, so the rule fires again later. */
+  revert(flip: Flip): void {
+    flip.check.status = flip.previous;
+    flip.check.lastStatusChange = 0;
+  }
+
+  private dueAt(c: CheckState): number {
+    if (c.lock) return c.lock.until;
+    if (c.turnSet.size > 0) return 0; // a disagreement fans out to other workers at once
+    return c.lastTime + c.row.interval * 1000;
+  }
+
+  private reschedule(c: CheckState): void {
+    this.heap.set(c, this.dueAt(c));
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * The controller component of a worker node: idle until the viewserver names it, then it takes
+ * office with a fresh fencing epoch, hands checks to workers by long-poll, applies their results,
+ * records flips and drives the alert outbox. The decisions live in check-table.ts and
+ * confirmation.ts; this file is the shell of timers, routes and I/O around them.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Status } from '../checks/types';
+import { validateCheck } from '../checks/registry';
+import type { Config } from '../config/types';
+import { mailAdmin as mailAdminDefault } from '../contacts/admin';
+import { sendAlert } from '../contacts/registry';
+import type {
+  Assignment, ControllerStatus, ProbeRequest, ProbeResponse, ReleaseRequest, ResultsRequest, WorkRequest, WorkResponse,
+} from '../protocol/messages';
+import { schemas } from '../protocol/messages';
+import { createNodeServer, listen } from '../protocol/server';
+import { FencedError, type OutboxRow, type Store } from '../store/store';
+import type { Logger } from '../util/log';
+import { AlertDispatcher, type SendFn } from './alert-dispatcher';
+import { CheckTable, type CheckState, type Flip } from './check-table';
+import { effectiveQuorum } from './confirmation';
+import { WorkerRegistry } from './workers';
+
+export interface ControllerOptions {
+  store: Store;
+  config: Config;
+  log: Logger;
+  send?: SendFn;
+  mailAdmin?: (subject: string, body: string) => Promise<void>;
+  clock?: () => number;
+}
+
+interface Waiter {
+  worker: string;
+  slots: number;
+  done(checks: Assignment[]): void;
+}
+
+/** Reload failures between two admin mails (SPEC §5: after every 10th in a row). */
+const RELOAD_FAILURES_PER_MAIL = 10;
+
+export class Controller {
+  readonly app: FastifyInstance;
+  private table: CheckTable;
+  private readonly workers: WorkerRegistry;
+  private readonly dispatcher: AlertDispatcher;
+  private readonly clock: () => number;
+  private readonly mailAdmin: (subject: string, body: string) => Promise<void>;
+  private readonly invalidLogged = new Map<number, string>();
+  private epoch = 0;
+  private view = 0;
+  private taking: Promise<void> | null = null;
+  private waiters: Waiter[] = [];
+  private pumpTimer: NodeJS.Timeout | null = null;
+  private reloadTimer: NodeJS.Timeout | null = null;
+  private reloadFailures = 0;
+  private degraded = false;
+  private closed = false;
+
+  constructor(private readonly opts: ControllerOptions) {
+    const { config, log, store } = opts;
+    this.clock = opts.clock ?? Date.now;
+    this.mailAdmin = opts.mailAdmin ?? ((s, b) => mailAdminDefault(config, s, b));
+    this.table = new CheckTable(config.controller.lockTimeoutMs);
+    this.workers = new WorkerRegistry(config.controller.workerTimeoutMs);
+    this.dispatcher = new AlertDispatcher(store, config, opts.send ?? sendAlert, log, {
+      onFlipDead: (row) => void this.flipDead(row),
+      onFenced: (err) => this.stepDown(err.message),
+    }, this.clock);
+    this.app = createNodeServer(config.default.password, log);
+    this.routes();
+  }
+
+  get inOffice(): boolean {
+    return this.epoch > 0;
+  }
+
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
+  listen(): Promise<number> {
+    return listen(this.app, this.opts.config.controller.addr);
+  }
+
+  private routes(): void {
+    this.app.post<{ Body: ProbeRequest }>('/probe', { schema: { body: schemas.probe } }, async (req): Promise<ProbeResponse> => {
+      this.onProbe(req.body.view, req.body.active);
+      return { ok: true, epoch: this.epoch, inOffice: this.inOffice };
+    });
+    this.app.post<{ Body: WorkRequest }>('/work', { schema: { body: schemas.work } }, async (req, reply) => {
+      const refusal = this.refuse(req.body.view);
+      if (refusal) return reply.code(409).send({ error: refusal });
+      return this.work(req.body, (cb) => reply.raw.on('close', cb));
+    });
+    this.app.post<{ Body: ResultsRequest }>('/results', { schema: { body: schemas.results } }, async (req, reply) => {
+      const refusal = this.refuse(req.body.view);
+      if (refusal) return reply.code(409).send({ error: refusal });
+      return { accepted: this.results(req.body) };
+    });
+    this.app.post<{ Body: ReleaseRequest }>('/release', { schema: { body: schemas.release } }, async (req, reply) => {
+      const refusal = this.refuse(req.body.view);
+      if (refusal) return reply.code(409).send({ error: refusal });
+      const released = req.body.locks.filter((l) => this.table.release(req.body.worker, l.id, l.lock)).length;
+      this.pump();
+      return { released };
+    });
+    this.app.get('/status', async (): Promise<ControllerStatus> => this.status());
+  }
+
+  /** Why a worker's request must be refused, or null. */
+  private refuse(view: number): string | null {
+    if (!this.inOffice) return 'not the active controller';
+    if (view > this.view) return `stale controller: worker is at view ${view}, this controller at ${this.view}`;
+    return null;
+  }
+
+  // ---- office ----------------------------------------------------------------------------------
+
+  private onProbe(view: number, active: boolean): void {
+    if (!active) {
+      if (this.inOffice) this.stepDown(`the viewserver names another controller in view ${view}`);
+      return;
+    }
+    this.view = Math.max(this.view, view);
+    if (!this.inOffice && !this.taking && !this.closed) {
+      this.taking = this.takeOffice(view).finally(() => {
+        this.taking = null;
+      });
+    }
+  }
+
+  private async takeOffice(view: number): Promise<void> {
+    const { store, log, config } = this.opts;
+    try {
+      const epoch = await store.takeOffice(config.worker.name || config.controller.addr, this.clock());
+      this.table = new CheckTable(config.controller.lockTimeoutMs); // a predecessor's state is not ours
+      this.epoch = epoch;
+      log.info({ event: 'election', epoch, view }, 'took office as the active controller');
+      await this.reload();
+      this.dispatcher.start(epoch);
+    } catch (err) {
+      log.error({ event: 'election_failed', view, err: (err as Error).message }, 'could not take office');
+    }
+  }
+
+  stepDown(reason: string): void {
+    if (!this.inOffice) return;
+    this.opts.log.warn({ event: 'step_down', epoch: this.epoch, reason }, 'stepped down as controller');
+    this.epoch = 0;
+    this.dispatcher.stop();
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    this.reloadTimer = this.pumpTimer = null;
+    for (const w of this.waiters.splice(0)) w.done([]);
+  }
+
+  private async reload(): Promise<void> {
+    const { store, log, config } = this.opts;
+    const epoch = this.epoch;
+    if (!epoch) return;
+    try {
+      const [rows, lease] = await Promise.all([store.loadChecks(), store.lease()]);
+      if (this.epoch !== epoch) return;
+      if (lease.epoch !== epoch) return this.stepDown(`deposed: the lease is at epoch ${lease.epoch} (held by ${lease.holder})`);
+      const change = this.table.load(rows, this.clock());
+      this.reloadFailures = 0;
+      for (const row of rows) this.logInvalid(row.id, row.type, row.data);
+      if (change.added || change.removed || change.changed) log.info({ event: 'reload', checks: this.table.size, ...change }, 'checks reloaded');
+      this.pump();
+    } catch (err) {
+      this.reloadFailures++;
+      log.error({ event: 'reload_error', failures: this.reloadFailures, err: (err as Error).message }, 'could not reload checks');
+      if (this.reloadFailures % RELOAD_FAILURES_PER_MAIL === 0) {
+        void this.mailAdmin('gobearmon: successive reload errors', `Got ${this.reloadFailures} successive reload errors!\nLast: ${(err as Error).message}`).catch(() => undefined);
+      }
+    } finally {
+      if (this.epoch === epoch) this.reloadTimer = setTimeout(() => void this.reload(), config.controller.reloadIntervalMs);
+    }
+  }
+
+  /** Logs a check whose parameters are bad once per definition; its runs will say why it is offline. */
+  private logInvalid(id: number, type: string, data: string): void {
+    const key = `${type}\n${data}`;
+    if (this.invalidLogged.get(id) === key) return;
+    const why = validateCheck(type, data);
+    if (why) this.opts.log.warn({ event: 'invalid_check', check_id: id, reason: why }, 'check has invalid parameters');
+    this.invalidLogged.set(id, key);
+  }
+
+  // ---- work --------------------------------------------------------------------------------------
+
+  private liveWorkers(now: number): Set<string> {
+    const live = this.workers.live(now);
+    for (const w of this.waiters) live.add(w.worker);
+    return live;
+  }
+
+  private quorum(now: number): number {
+    const live = this.liveWorkers(now).size;
+    const { confirmations } = this.opts.config.controller;
+    const degraded = live < confirmations;
+    if (degraded !== this.degraded) {
+      this.degraded = degraded;
+      const fields = { event: degraded ? 'quorum_degraded' : 'quorum_restored', live_workers: live, confirmations };
+      if (degraded) {
+        this.opts.log.warn(fields, `only ${live} live worker(s) for ${confirmations} confirmations: flipping on ${Math.max(1, live)}`);
+        void this.mailAdmin('gobearmon: degraded quorum', `Only ${live} worker(s) are alive but confirmations = ${confirmations}; checks flip on the agreement of ${Math.max(1, live)}.`).catch(() => undefined);
+      } else this.opts.log.info(fields, 'quorum restored');
+    }
+    return effectiveQuorum(confirmations, live);
+  }
+
+  private toAssignment(c: CheckState): Assignment {
+    return { id: c.row.id, name: c.row.name, type: c.row.type, data: c.row.data, lock: c.lock!.token };
+  }
+
+  private work(req: WorkRequest, onClose: (cb: () => void) => void): Promise<WorkResponse> | WorkResponse {
+    const now = this.clock();
+    this.workers.seen(req.worker, now);
+    const epoch = this.epoch;
+    const checks = this.table.assign(req.worker, req.slots, now, this.liveWorkers(now)).map((c) => this.toAssignment(c));
+    if (checks.length || !req.waitMs || req.slots === 0) return { epoch, checks };
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        worker: req.worker,
+        slots: req.slots,
+        done: (assigned) => {
+          clearTimeout(timer);
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          this.workers.seen(req.worker, this.clock());
+          resolve({ epoch: this.epoch, checks: assigned });
+        },
+      };
+      const timer = setTimeout(() => waiter.done([]), req.waitMs);
+      onClose(() => {
+        // The worker went away: forget the waiter so nothing is locked to a dead socket.
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+      });
+      this.waiters.push(waiter);
+      this.pump();
+    });
+  }
+
+  /** Gives due checks to waiting workers, then sleeps until the next check is due. */
+  private pump(): void {
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    this.pumpTimer = null;
+    if (!this.inOffice || this.waiters.length === 0) return;
+    const now = this.clock();
+    const live = this.liveWorkers(now);
+    for (const w of [...this.waiters]) {
+      const checks = this.table.assign(w.worker, w.slots, now, live);
+      if (checks.length) w.done(checks.map((c) => this.toAssignment(c)));
+    }
+    if (this.waiters.length === 0) return;
+    const next = this.table.nextEventAt();
+    if (next === undefined) return;
+    // Due now but no waiting worker may take it: look again shortly (locks expire, workers come).
+    const delay = next > now ? next - now : 250;
+    this.pumpTimer = setTimeout(() => this.pump(), Math.min(delay, 60_000));
+  }
+
+  private results(req: ResultsRequest): number {
+    const now = this.clock();
+    this.workers.seen(req.worker, now);
+    const quorum = this.quorum(now);
+    let accepted = 0;
+    for (const r of req.results) {
+      const outcome = this.table.report(req.worker, r.id, r.lock, { status: r.status, message: r.message ?? '', durationMs: r.durationMs ?? 0 }, now, quorum);
+      if (!outcome.accepted) {
+        this.opts.log.debug({ event: 'result_ignored', check_id: r.id, worker: req.worker, reason: outcome.reason }, 'result ignored');
+        continue;
+      }
+      accepted++;
+      if (outcome.flip) void this.recordFlip(outcome.flip);
+    }
+    this.pump();
+    return accepted;
+  }
+
+  // ---- flips ---------------------------------------------------------------------------------------
+
+  private async recordFlip(flip: Flip): Promise<void> {
+    const { store, log } = this.opts;
+    const epoch = this.epoch;
+    const ids = { check_id: flip.check.row.id, check: flip.check.row.name, from: flip.previous, to: flip.status, epoch };
+    try {
+      const { eventId, outbox } = await store.recordFlip(epoch, { check: flip.check.row, status: flip.status, message: flip.message, now: this.clock() });
+      log.info({ event: 'flip', ...ids, event_id: eventId, contacts: outbox.length, message: flip.message }, `check is now ${flip.status}`);
+      if (outbox.length) this.dispatcher.kick();
+    } catch (err) {
+      this.table.revert(flip); // not recorded: let the rule fire again
+      if (err instanceof FencedError) this.stepDown(err.message);
+      else log.error({ event: 'flip_error', ...ids, err: (err as Error).message }, 'could not record a flip; it will happen again');
+    }
+  }
+
+  /** Every contact of a flip failed for good: as the original, undo it so it happens again later. */
+  private async flipDead(row: OutboxRow): Promise<void> {
+    const check = this.table.checks.get(row.checkId);
+    const previous: Status = row.status === 'online' ? 'offline' : 'online';
+    this.opts.log.error({ event: 'flip_undone', check_id: row.checkId, status: row.status, event_id: row.eventId }, 'every contact failed for good; flip undone');
+    void this.mailAdmin(`gobearmon: alerts failed for check ${row.checkName}`, `Every contact of check [${row.checkName}] (id ${row.checkId}) failed for the flip to ${row.status}; last error: ${row.lastError ?? 'see alert_attempts'}. The flip was undone and will happen again if the check stays ${row.status}.`).catch(() => undefined);
+    if (check && check.status === row.status) {
+      check.status = previous;
+      check.lastStatusChange = 0;
+    }
+    try {
+      await this.opts.store.revertStatus(this.epoch, row.checkId, previous);
+    } catch (err) {
+      if (err instanceof FencedError) this.stepDown(err.message);
+    }
+  }
+
+  // ---- status and shutdown -----------------------------------------------------------------------
+
+  status(): ControllerStatus {
+    const now = this.clock();
+    return {
+      inOffice: this.inOffice,
+      epoch: this.epoch,
+      view: this.view,
+      workers: this.workers.list(now),
+      quorum: effectiveQuorum(this.opts.config.controller.confirmations, this.liveWorkers(now).size),
+      checks: [...this.table.checks.values()].map((c) => ({
+        id: c.row.id, name: c.row.name, type: c.row.type, status: c.status, lastResult: c.lastResult, lastWorker: c.lastWorker,
+        ageMs: c.lastResult ? now - c.lastResult.at : null,
+      })),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.taking;
+    const epoch = this.epoch;
+    this.stepDown('shutting down');
+    if (epoch) await this.dispatcher.idle(5_000);
+    await this.app.close();
+  }
+}

@@ -1,0 +1,111 @@
+/** The messages nodes exchange. Every state-changing one carries the sender's view or epoch. */
+import type { ResultStatus, Status } from '../checks/types';
+
+/** Viewserver → controller, every probe period: are you alive, and are you the one. */
+export interface ProbeRequest {
+  view: number;
+  /** True when the viewserver names this controller as the active one in `view`. */
+  active: boolean;
+}
+export interface ProbeResponse {
+  ok: true;
+  /** The epoch this controller holds in the database, 0 when not in office. */
+  epoch: number;
+  inOffice: boolean;
+}
+
+/** Worker → viewserver: long-poll for the view, answered at once when it differs from `after`. */
+export interface ViewRequest {
+  after: number;
+  waitMs: number;
+}
+export interface ViewResponse {
+  view: number;
+  controller: string | null;
+}
+
+export interface Assignment {
+  id: number;
+  name: string;
+  type: string;
+  data: string;
+  /** Lock token: a result is accepted only with the token of the current lock. */
+  lock: number;
+}
+
+/** Worker → controller: long-poll for up to `slots` checks. */
+export interface WorkRequest {
+  worker: string;
+  view: number;
+  slots: number;
+  waitMs: number;
+}
+export interface WorkResponse {
+  epoch: number;
+  checks: Assignment[];
+}
+
+export interface ReportedResult {
+  id: number;
+  lock: number;
+  status: ResultStatus;
+  message: string;
+  durationMs: number;
+}
+export interface ResultsRequest {
+  worker: string;
+  view: number;
+  results: ReportedResult[];
+}
+export interface ReleaseRequest {
+  worker: string;
+  view: number;
+  locks: { id: number; lock: number }[];
+}
+
+export interface CheckStatusView {
+  id: number;
+  name: string;
+  type: string;
+  status: Status;
+  lastResult: { status: ResultStatus; message: string; durationMs: number; worker: string; at: number } | null;
+  lastWorker: string | null;
+  ageMs: number | null;
+}
+export interface ControllerStatus {
+  inOffice: boolean;
+  epoch: number;
+  view: number;
+  workers: { name: string; lastSeenMs: number; live: boolean }[];
+  quorum: number;
+  checks: CheckStatusView[];
+}
+
+/** JSON schemas for the routes, so a malformed request is a 400 with the reason. */
+const str = { type: 'string', maxLength: 512 } as const;
+const int = { type: 'integer', minimum: 0 } as const;
+export const schemas = {
+  probe: { type: 'object', required: ['view', 'active'], properties: { view: int, active: { type: 'boolean' } } },
+  view: { type: 'object', required: ['after'], properties: { after: int, waitMs: { type: 'integer', minimum: 0, maximum: 60_000 } } },
+  work: {
+    type: 'object', required: ['worker', 'view', 'slots'],
+    properties: { worker: str, view: int, slots: { type: 'integer', minimum: 0, maximum: 100_000 }, waitMs: { type: 'integer', minimum: 0, maximum: 60_000 } },
+  },
+  results: {
+    type: 'object', required: ['worker', 'view', 'results'],
+    properties: {
+      worker: str, view: int,
+      results: {
+        type: 'array', maxItems: 100_000,
+        items: {
+          type: 'object', required: ['id', 'lock', 'status'],
+          properties: { id: int, lock: int, status: { enum: ['online', 'offline', 'fail'] }, message: { type: 'string' }, durationMs: { type: 'number' } },
+        },
+      },
+    },
+  },
+  release: {
+    type: 'object', required: ['worker', 'view', 'locks'],
+    properties: { worker: str, view: int, locks: { type: 'array', items: { type: 'object', required: ['id', 'lock'], properties: { id: int, lock: int } } } },
+  },
+} as const;

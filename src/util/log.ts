@@ -1,0 +1,11 @@
+/** Structured logs: one JSON line per event that matters to an operator (pino, as fastify uses). */
+import pino from 'pino';
+
+export type Logger = pino.Logger;
+
+export function createLogger(component: string, debug: boolean, name?: string): Logger {
+  return pino({ level: process.env.GOBEARMON_LOG_LEVEL ?? (debug ? 'debug' : 'info'), base: { component, ...(name ? { node: name } : {}) } });
+}
+
+/** A logger that drops everything, for tests and benchmarks that do not read logs. */
+export const silentLogger: Logger = pino({ level: 'silent' });

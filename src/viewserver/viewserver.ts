@@ -1,0 +1,122 @@
+/**
+ * The viewserver: probes every candidate controller each period, names the active one (see
+ * election.ts), tells it so in the next probe, and answers workers' long-polls for the view.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/types';
+import { mailAdmin as mailAdminDefault } from '../contacts/admin';
+import { PeerClient } from '../protocol/client';
+import { schemas, type ProbeResponse, type ViewRequest, type ViewResponse } from '../protocol/messages';
+import { createNodeServer, listen } from '../protocol/server';
+import type { Logger } from '../util/log';
+import { Election, type ElectionEvent, type ProbeOutcome } from './election';
+
+export interface ViewserverStatus {
+  view: number;
+  controller: string | null;
+  controllers: { addr: string; live: boolean; successes: number; failures: number; inOffice: boolean; epoch: number }[];
+}
+
+export class Viewserver {
+  readonly app: FastifyInstance;
+  readonly election: Election;
+  private readonly client: PeerClient;
+  private readonly mailAdmin: (subject: string, body: string) => Promise<void>;
+  private watchers = new Set<() => void>();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly config: Config, private readonly log: Logger, mailAdmin?: (subject: string, body: string) => Promise<void>) {
+    const vs = config.viewserver;
+    this.election = new Election(vs.controller, vs.probeFailures);
+    this.client = new PeerClient(config.default.password);
+    this.mailAdmin = mailAdmin ?? ((s, b) => mailAdminDefault(config, s, b));
+    this.app = createNodeServer(config.default.password, log);
+    this.app.post<{ Body: ViewRequest }>('/view', { schema: { body: schemas.view } }, (req) => this.waitForView(req.body.after, req.body.waitMs ?? 0));
+    this.app.get('/status', async (): Promise<ViewserverStatus> => ({
+      view: this.election.view,
+      controller: this.election.active,
+      controllers: this.election.candidates.map((c) => ({ ...c })),
+    }));
+  }
+
+  async start(): Promise<number> {
+    const port = await listen(this.app, this.config.viewserver.addr);
+    this.log.info({ event: 'viewserver_started', port, candidates: this.config.viewserver.controller }, 'viewserver started');
+    void this.loop();
+    return port;
+  }
+
+  private current(): ViewResponse {
+    return { view: this.election.view, controller: this.election.active };
+  }
+
+  private waitForView(after: number, waitMs: number): Promise<ViewResponse> {
+    if (this.election.view !== after || waitMs === 0 || this.stopped) return Promise.resolve(this.current());
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.watchers.delete(wake);
+        resolve(this.current());
+      };
+      const timer = setTimeout(wake, waitMs);
+      this.watchers.add(wake);
+    });
+  }
+
+  private async loop(): Promise<void> {
+    if (this.stopped) return;
+    const started = Date.now();
+    const outcomes = await Promise.all(this.config.viewserver.controller.map((addr) => this.probe(addr)));
+    if (this.stopped) return;
+    const before = this.election.view;
+    for (const event of this.election.round(outcomes)) this.report(event);
+    if (this.election.view !== before) {
+      for (const wake of [...this.watchers]) wake();
+      // Tell the new controller at once rather than at the next period.
+      if (this.election.active) void this.probe(this.election.active);
+    }
+    this.timer = setTimeout(() => void this.loop(), Math.max(0, this.config.viewserver.probeIntervalMs - (Date.now() - started)));
+  }
+
+  private async probe(addr: string): Promise<ProbeOutcome> {
+    try {
+      const res = await this.client.call<ProbeResponse>(addr, '/probe', { view: this.election.view, active: addr === this.election.active }, {
+        timeoutMs: this.config.viewserver.probeTimeoutMs,
+      });
+      return { addr, ok: res?.ok === true, inOffice: res.inOffice, epoch: res.epoch };
+    } catch (err) {
+      this.log.debug({ event: 'probe_failed', controller: addr, err: (err as Error).message }, 'probe failed');
+      return { addr, ok: false };
+    }
+  }
+
+  private report(e: ElectionEvent): void {
+    switch (e.kind) {
+      case 'elected':
+        this.log.info({ event: 'election', controller: e.addr, view: e.view }, `controller is ${e.addr}`);
+        break;
+      case 'failover':
+        this.log.warn({ event: 'failover', from: e.from, to: e.to, view: e.view }, `failover from ${e.from} to ${e.to}`);
+        break;
+      case 'no_replacement':
+        this.log.error({ event: 'no_replacement', from: e.from, view: e.view }, `controller ${e.from} failed without replacement`);
+        void this.mailAdmin('gobearmon: controller failed without replacement', `controller ${e.from} failed without replacement`).catch(() => undefined);
+        break;
+      case 'down':
+        this.log.warn({ event: 'controller_down', controller: e.addr }, `controller ${e.addr} is down`);
+        break;
+      case 'up':
+        this.log.info({ event: 'controller_up', controller: e.addr }, `controller ${e.addr} is up`);
+        break;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const wake of [...this.watchers]) wake();
+    await this.app.close();
+    await this.client.close();
+  }
+}

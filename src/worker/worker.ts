@@ -1,0 +1,180 @@
+/**
+ * The worker component of every worker node: follows the view, long-polls the active controller
+ * for as many checks as it has free slots, runs them concurrently, and reports each result as
+ * soon as it is ready (results that finish together go in one request).
+ */
+import { runCheck as runCheckDefault } from '../checks/registry';
+import type { CheckContext, CheckResult } from '../checks/types';
+import type { Config } from '../config/types';
+import { PeerClient, PeerError, dialAddr } from '../protocol/client';
+import type { Assignment, ReportedResult, ViewResponse, WorkResponse } from '../protocol/messages';
+import type { Logger } from '../util/log';
+
+export type RunCheckFn = (type: string, data: string, ctx: CheckContext) => Promise<CheckResult>;
+
+const VIEW_WAIT_MS = 20_000;
+const WORK_WAIT_MS = 10_000;
+const NETWORK_SLACK_MS = 5_000;
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+export class Worker {
+  private readonly client: PeerClient;
+  private readonly running = new Map<number, { check: Assignment; controller: string }>();
+  private pending: { controller: string; result: ReportedResult }[] = [];
+  private flushing = false;
+  private view = 0;
+  private controller: string | null = null;
+  private stopped = false;
+  private readonly stop = new AbortController();
+  private pollAbort = new AbortController();
+  private wakeWork: (() => void) | null = null;
+  private loops: Promise<void>[] = [];
+  /** Checks completed by this worker, for benchmarks and status. */
+  completed = 0;
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly runCheck: RunCheckFn = runCheckDefault,
+  ) {
+    this.client = new PeerClient(config.default.password);
+  }
+
+  get name(): string {
+    return this.config.worker.name;
+  }
+
+  start(): void {
+    this.loops = [this.followView(), this.workLoop()];
+  }
+
+  // ---- the view ----------------------------------------------------------------------------------
+
+  private async followView(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        const res = await this.client.call<ViewResponse>(this.config.worker.viewAddr, '/view', { after: this.view, waitMs: VIEW_WAIT_MS }, {
+          timeoutMs: VIEW_WAIT_MS + NETWORK_SLACK_MS,
+          signal: this.stop.signal,
+        });
+        failures = 0;
+        this.setView(res.view, res.controller);
+      } catch (err) {
+        if (this.stopped) return;
+        // The viewserver may be restarting: keep working with the controller we know.
+        if (failures++ % 30 === 0) this.logPeerError('viewserver', err);
+        await sleep(Math.min(1_000, 100 * failures), this.stop.signal);
+      }
+    }
+  }
+
+  private setView(view: number, controller: string | null): void {
+    this.view = view;
+    const addr = controller ? dialAddr(controller) : null;
+    if (addr === this.controller) return;
+    this.log.info({ event: 'controller_changed', from: this.controller, to: addr, view }, `controller is now ${addr ?? 'none'}`);
+    this.controller = addr;
+    this.pending = this.pending.filter((p) => p.controller === addr); // the new controller holds no lock on them
+    this.pollAbort.abort();
+    this.wake();
+  }
+
+  private wake(): void {
+    this.wakeWork?.();
+  }
+
+  // ---- work ----------------------------------------------------------------------------------------
+
+  private async workLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      const controller = this.controller;
+      const slots = this.config.worker.numThreads - this.running.size;
+      if (!controller || slots <= 0) {
+        await new Promise<void>((resolve) => (this.wakeWork = resolve));
+        this.wakeWork = null;
+        continue;
+      }
+      this.pollAbort = new AbortController();
+      try {
+        const res = await this.client.call<WorkResponse>(controller, '/work', { worker: this.name, view: this.view, slots, waitMs: WORK_WAIT_MS }, {
+          timeoutMs: WORK_WAIT_MS + NETWORK_SLACK_MS,
+          signal: AbortSignal.any([this.pollAbort.signal, this.stop.signal]),
+        });
+        failures = 0;
+        for (const check of res.checks) this.run(check, controller);
+      } catch (err) {
+        if (this.stopped || this.pollAbort.signal.aborted) continue;
+        if (failures++ % 20 === 0) this.logPeerError('controller', err);
+        const unauthorized = err instanceof PeerError && err.statusCode === 401;
+        await sleep(unauthorized ? 5_000 : Math.min(1_000, 50 * failures), this.pollAbort.signal);
+      }
+    }
+  }
+
+  private run(check: Assignment, controller: string): void {
+    this.running.set(check.id, { check, controller });
+    void this.runCheck(check.type, check.data, { dnsServer: this.config.dns.server })
+      .catch((err: Error): CheckResult => ({ status: 'offline', message: `check crashed: ${err.message}`, durationMs: 0 }))
+      .then((result) => {
+        this.running.delete(check.id);
+        this.completed++;
+        this.pending.push({ controller, result: { id: check.id, lock: check.lock, status: result.status, message: result.message, durationMs: result.durationMs } });
+        void this.flush();
+        this.wake();
+      });
+  }
+
+  /** Sends every ready result in one request; results ready meanwhile go in the next. */
+  private async flush(): Promise<void> {
+    if (this.flushing || this.pending.length === 0) return;
+    this.flushing = true;
+    const controller = this.pending[0].controller;
+    const batch = this.pending.filter((p) => p.controller === controller);
+    this.pending = this.pending.filter((p) => p.controller !== controller);
+    try {
+      await this.client.call(controller, '/results', { worker: this.name, view: this.view, results: batch.map((p) => p.result) }, { timeoutMs: 10_000 });
+    } catch (err) {
+      // The controller died or stepped down: its locks die with it, so the results are dropped.
+      this.logPeerError('controller', err);
+    } finally {
+      this.flushing = false;
+      if (this.pending.length) void this.flush();
+    }
+  }
+
+  private logPeerError(peer: string, err: unknown): void {
+    const status = err instanceof PeerError ? err.statusCode : undefined;
+    const fields = { event: status === 401 ? 'auth_refused' : `${peer}_unreachable`, peer, err: (err as Error).message };
+    if (status === 401) this.log.error(fields, `the ${peer} refused our password`);
+    else this.log.warn(fields, `cannot reach the ${peer}`);
+  }
+
+  // ---- shutdown ------------------------------------------------------------------------------------
+
+  /** Stops taking work, lets running checks finish for `graceMs`, reports them, hands back the rest. */
+  async close(graceMs = 3_000): Promise<void> {
+    this.stopped = true;
+    this.stop.abort();
+    this.wake();
+    const until = Date.now() + graceMs;
+    while (this.running.size && Date.now() < until) await sleep(20);
+    while (this.flushing) await sleep(10);
+    await this.flush();
+    while (this.flushing) await sleep(10);
+    const left = [...this.running.values()];
+    const controller = left[0]?.controller;
+    if (controller) {
+      const locks = left.filter((r) => r.controller === controller).map((r) => ({ id: r.check.id, lock: r.check.lock }));
+      await this.client.call(controller, '/release', { worker: this.name, view: this.view, locks }, { timeoutMs: 2_000 }).catch(() => undefined);
+    }
+    await Promise.all(this.loops);
+    await this.client.close();
+  }
+}
