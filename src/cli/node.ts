@@ -33,7 +33,7 @@ export async function startWorkerNode(config: Config, log: Logger): Promise<Runn
   const port = await controller.listen();
   const worker = new Worker(config, log.child({ component: 'worker' }));
   worker.start();
-  log.info({ event: 'node_started', port, worker: config.worker.name, viewserver: config.worker.viewAddr }, 'worker node started');
+  log.info({ component: 'node', event: 'node_started', port, worker: config.worker.name, viewserver: config.worker.viewAddr }, 'worker node started');
   return {
     async close() {
       await worker.close();
@@ -44,14 +44,14 @@ export async function startWorkerNode(config: Config, log: Logger): Promise<Runn
 }
 
 export async function startViewserver(config: Config, log: Logger): Promise<RunningNode> {
-  const viewserver = new Viewserver(config, log);
+  const viewserver = new Viewserver(config, log.child({ component: 'viewserver' }));
   await viewserver.start();
   return viewserver;
 }
 
 export async function runNode(file: string): Promise<number> {
   const config = loadConfig(file);
-  const log = createLogger(config.role, config.default.debug, config.role === 'worker' ? config.worker.name : undefined);
+  const log = createLogger(config.default.debug, config.role === 'worker' ? config.worker.name : 'viewserver');
   let node: RunningNode;
   try {
     node = config.role === 'worker' ? await startWorkerNode(config, log) : await startViewserver(config, log);

@@ -3,8 +3,9 @@ import pino from 'pino';
 
 export type Logger = pino.Logger;
 
-export function createLogger(component: string, debug: boolean, name?: string): Logger {
-  return pino({ level: process.env.GOBEARMON_LOG_LEVEL ?? (debug ? 'debug' : 'info'), base: { component, ...(name ? { node: name } : {}) } });
+/** The node's root logger; each component adds itself with `log.child({ component })`. */
+export function createLogger(debug: boolean, node?: string): Logger {
+  return pino({ level: process.env.GOBEARMON_LOG_LEVEL ?? (debug ? 'debug' : 'info'), base: node ? { node } : {} });
 }
 
 /** A logger that drops everything, for tests and benchmarks that do not read logs. */
