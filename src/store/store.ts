@@ -154,14 +154,18 @@ export class Store {
         [check.id, status],
       );
       for (const c of contacts) {
+        // The flip time makes the key unique even when event ids start over (TRUNCATE check_events).
         await tx.run(
           `INSERT INTO alert_outbox (idempotency_key, event_id, check_id, contact_id, contact_type, contact_data, status, message,
              check_name, check_type, check_data, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [`gobearmon-${eventId}-${Number(c.id)}`, eventId, check.id, Number(c.id), String(c.type), String(c.data), status,
+          [`gobearmon-${eventId}-${Number(c.id)}-${now}`, eventId, check.id, Number(c.id), String(c.type), String(c.data), status,
             message, check.name, check.type, check.data, now, now],
         );
       }
-      const outbox = contacts.length ? await tx.all(`SELECT ${OUTBOX_COLUMNS} FROM alert_outbox WHERE event_id = ? ORDER BY id`, [eventId]) : [];
+      // created_at tells this flip's rows from an older flip's that had the same event id.
+      const outbox = contacts.length
+        ? await tx.all(`SELECT ${OUTBOX_COLUMNS} FROM alert_outbox WHERE event_id = ? AND created_at = ? ORDER BY id`, [eventId, now])
+        : [];
       return { eventId, outbox: outbox.map(toOutbox) };
     });
   }
@@ -222,7 +226,9 @@ export class Store {
         return { flipDead: false };
       }
       await tx.run("UPDATE alert_outbox SET state = 'dead', last_error = ? WHERE id = ?", [error, row.id]);
-      const [left] = await tx.all("SELECT COUNT(*) AS n FROM alert_outbox WHERE event_id = ? AND state <> 'dead'", [row.eventId]);
+      const [left] = await tx.all("SELECT COUNT(*) AS n FROM alert_outbox WHERE event_id = ? AND created_at = ? AND state <> 'dead'", [
+        row.eventId, row.createdAt,
+      ]);
       return { flipDead: Number(left?.n ?? 0) === 0 };
     });
   }

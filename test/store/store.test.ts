@@ -106,7 +106,7 @@ for (const engine of ENGINES) {
       assert.deepEqual(events.map((e) => [Number(e.id), Number(e.check_id), e.type, e.message]), [[down.eventId, check.id, 'offline', 'timeout after 10s']]);
       assert.deepEqual(down.outbox.map((r) => r.contactId), [both, off]);
       assert.deepEqual(down.outbox[1], {
-        id: down.outbox[1].id, idempotencyKey: `gobearmon-${down.eventId}-${off}`, eventId: down.eventId, checkId: check.id,
+        id: down.outbox[1].id, idempotencyKey: `gobearmon-${down.eventId}-${off}-${T0}`, eventId: down.eventId, checkId: check.id,
         contactId: off, contactType: 'sms', contactData: '+15550001', status: 'offline', message: 'timeout after 10s',
         checkName: 'web', checkType: 'http', checkData: '{"url":"http://127.0.0.1/"}', state: 'pending', attempts: 0,
         nextAttemptAt: T0, createdAt: T0, sentAt: null, providerId: null, lastError: null,
@@ -140,12 +140,33 @@ for (const engine of ENGINES) {
       await run(
         `INSERT INTO alert_outbox (idempotency_key, event_id, check_id, contact_id, contact_type, contact_data, status,
            check_name, check_type, check_data, next_attempt_at, created_at) VALUES (?, 0, 0, 0, 'x', 'x', 'offline', 'x', 'x', 'x', 0, 0)`,
-        [`gobearmon-1-${second}`],
+        [`gobearmon-1-${second}-${T0}`],
       );
       const before = await snapshot();
       await assert.rejects(store.recordFlip(epoch, { check, status: 'offline', message: 'down', now: T0 }), /Duplicate entry|UNIQUE constraint/);
       assert.deepEqual(await snapshot(), before);
       assert.equal(await statusOf(check.id), 'online');
+    });
+
+    test('flips still record after the event history is emptied and its ids start over', async () => {
+      const check = await setup();
+      await contact(check.id, 'email', 'a@example.org', 'both');
+      const epoch = await store.takeOffice('me', T0);
+      const first = await store.recordFlip(epoch, { check, status: 'offline', message: 'down', now: T0 });
+      // What an operator clearing old history does; both engines then hand out event id 1 again.
+      if (engine.name === 'mysql') await run('TRUNCATE TABLE check_events');
+      else {
+        await run('DELETE FROM check_events');
+        await run("DELETE FROM sqlite_sequence WHERE name = 'check_events'");
+      }
+      const second = await store.recordFlip(epoch, { check, status: 'online', message: '', now: T0 + 60_000 });
+      assert.equal(second.eventId, first.eventId);
+      assert.deepEqual(second.outbox.map((r) => r.status), ['online'], 'only this flip\'s rows');
+      assert.notEqual(second.outbox[0].idempotencyKey, first.outbox[0].idempotencyKey, 'a new alert, not a resend of the old one');
+      assert.equal(await statusOf(check.id), 'online');
+      // The old flip's row is still pending: it must not keep the new flip alive.
+      const dead = await store.finishAlert(epoch, second.outbox[0], { startedAt: T0, finishedAt: T0 + 1, ok: false, error: 'gave up' });
+      assert.deepEqual(dead, { flipDead: true });
     });
 
     test('a controller holding a stale epoch is fenced and writes nothing', async () => {
