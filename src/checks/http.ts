@@ -110,6 +110,9 @@ async function follow(agent: Agent, p: HttpParams, signal: AbortSignal): Promise
       body,
       signal,
     });
+    // undici's body emits an error when destroyed unread; the outcome is already known when we do that,
+    // and an unheard 'error' event would crash the whole worker.
+    response.body.on('error', () => undefined);
     const location = response.headers.location;
     if (!REDIRECT_STATUSES.has(response.statusCode) || typeof location !== 'string') return { response, url, redirects };
     response.body.destroy();
