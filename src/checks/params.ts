@@ -137,15 +137,20 @@ export function requiredHostPort(o: Obj, key: string): HostPort {
 }
 
 /**
- * One line of text for any thrown value. Node's happy-eyeballs connect failures are AggregateErrors
- * with an empty message, so their inner errors are spelled out instead.
+ * One line of text for any thrown value (a result message is one line). Node's happy-eyeballs connect
+ * failures are AggregateErrors with an empty message, so their inner errors are spelled out instead.
  */
 export function errorText(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) {
     const inner = [...new Set(err.errors.map(errorText))];
     return err.message ? `${err.message}: ${inner.join('; ')}` : inner.join('; ');
   }
-  if (err instanceof Error) return err.message || (err as NodeJS.ErrnoException).code || err.name;
+  if (err instanceof Error) {
+    // OpenSSL errors carry a multi-line dump in message and the plain words in `reason`.
+    const reason = (err as { reason?: unknown }).reason;
+    if (typeof reason === 'string' && err.message.includes('routines:')) return reason;
+    return err.message.trim().replace(/\s*\n\s*/g, '; ') || (err as NodeJS.ErrnoException).code || err.name;
+  }
   return String(err);
 }
 
