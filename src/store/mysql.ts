@@ -104,7 +104,13 @@ export class MysqlDriver implements Driver {
           },
         };
         const result = await fn(tx);
-        await conn.commit();
+        try {
+          await conn.commit();
+        } catch (err) {
+          // The COMMIT may have landed before the connection died: running it again could
+          // record a flip twice, so this one is reported, never retried.
+          throw Object.assign(new Error(`transaction outcome unknown, COMMIT failed: ${(err as Error).message}`), { code: 'COMMIT_UNKNOWN' });
+        }
         return result;
       } catch (err) {
         await conn.rollback().catch(() => undefined);

@@ -184,7 +184,7 @@ export class Store {
   async dueAlerts(epoch: number, now: number, limit: number): Promise<OutboxRow[]> {
     const rows = await this.driver.all(
       `SELECT ${OUTBOX_COLUMNS} FROM alert_outbox
-       WHERE state = 'pending' AND (next_attempt_at <= ? OR claim_epoch < ?) ORDER BY next_attempt_at, id LIMIT ${Math.max(1, Math.floor(limit))}`,
+       WHERE state = 'pending' AND (next_attempt_at <= ? OR (claim_epoch > 0 AND claim_epoch < ?)) ORDER BY next_attempt_at, id LIMIT ${Math.max(1, Math.floor(limit))}`,
       [now, epoch],
     );
     return rows.map(toOutbox);
@@ -213,7 +213,7 @@ export class Store {
         [row.id, epoch, outcome.startedAt, outcome.finishedAt, outcome.ok ? 1 : 0, error, outcome.providerId ?? null],
       );
       if (outcome.ok) {
-        await tx.run("UPDATE alert_outbox SET state = 'sent', sent_at = ?, provider_id = ?, last_error = NULL WHERE id = ?", [
+        await tx.run("UPDATE alert_outbox SET state = 'sent', sent_at = ?, provider_id = ?, last_error = NULL WHERE id = ? AND state = 'pending'", [
           outcome.finishedAt, outcome.providerId ?? null, row.id,
         ]);
         if (outcome.charge) {
@@ -222,10 +222,11 @@ export class Store {
         return { flipDead: false };
       }
       if (outcome.retryAt !== undefined) {
-        await tx.run('UPDATE alert_outbox SET next_attempt_at = ?, last_error = ? WHERE id = ?', [outcome.retryAt, error, row.id]);
+        // claim_epoch 0: the outcome is known, so a new controller waits for retryAt too.
+        await tx.run("UPDATE alert_outbox SET next_attempt_at = ?, last_error = ?, claim_epoch = 0 WHERE id = ? AND state = 'pending'", [outcome.retryAt, error, row.id]);
         return { flipDead: false };
       }
-      await tx.run("UPDATE alert_outbox SET state = 'dead', last_error = ? WHERE id = ?", [error, row.id]);
+      await tx.run("UPDATE alert_outbox SET state = 'dead', last_error = ? WHERE id = ? AND state = 'pending'", [error, row.id]);
       const [left] = await tx.all("SELECT COUNT(*) AS n FROM alert_outbox WHERE event_id = ? AND created_at = ? AND state <> 'dead'", [
         row.eventId, row.createdAt,
       ]);
