@@ -77,8 +77,8 @@ function parse(data: unknown): HttpParams {
 }
 
 /** Headers of one hop: `User-Agent`, then the check's own (which may replace it), then basic auth. */
-function hopHeaders(p: HttpParams, sameOrigin: boolean): Record<string, string> {
-  const headers: Record<string, string> = { 'user-agent': 'gobearmon', ...p.headers };
+function hopHeaders(p: HttpParams, sameOrigin: boolean, worker?: string): Record<string, string> {
+  const headers: Record<string, string> = { 'user-agent': 'gobearmon', ...(worker ? { 'x-gobearmon-worker': worker } : {}), ...p.headers };
   if (p.username) headers.authorization = `Basic ${Buffer.from(`${p.username}:${p.password}`).toString('base64')}`;
   if (!sameOrigin) {
     // Like Go's client: credentials and the Host override are not handed to another origin.
@@ -97,7 +97,7 @@ interface Hop {
 }
 
 /** Sends the request and follows up to MAX_REDIRECTS redirects; the caller owns the final body. */
-async function follow(agent: Agent, p: HttpParams, signal: AbortSignal): Promise<Hop> {
+async function follow(agent: Agent, p: HttpParams, signal: AbortSignal, worker?: string): Promise<Hop> {
   let url = p.url;
   let method = p.method;
   let body: string | null = p.body || null;
@@ -106,7 +106,7 @@ async function follow(agent: Agent, p: HttpParams, signal: AbortSignal): Promise
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
       method,
-      headers: hopHeaders(p, url.origin === p.url.origin),
+      headers: hopHeaders(p, url.origin === p.url.origin, worker),
       body,
       signal,
     });
@@ -143,7 +143,7 @@ async function searchBody(body: Dispatcher.ResponseData['body'], needle: Buffer)
   return { found: Buffer.concat(chunks).includes(needle), bytes };
 }
 
-async function run(p: HttpParams, _ctx: CheckContext): Promise<CheckResult> {
+async function run(p: HttpParams, ctx: CheckContext): Promise<CheckResult> {
   const t0 = performance.now();
   const facts: Record<string, unknown> = { url: p.url.href };
   const done = (online: boolean, message: string): CheckResult => ({
@@ -159,7 +159,7 @@ async function run(p: HttpParams, _ctx: CheckContext): Promise<CheckResult> {
     bodyTimeout: p.timeoutMs,
   });
   try {
-    const { response, url, redirects } = await follow(agent, p, controller.signal);
+    const { response, url, redirects } = await follow(agent, p, controller.signal, ctx.worker);
     facts.statusCode = response.statusCode;
     if (redirects > 0) Object.assign(facts, { finalUrl: url.href, redirects });
     if (p.expectStatus !== 0 && p.expectStatus !== response.statusCode) {

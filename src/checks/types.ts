@@ -17,6 +17,8 @@ export interface CheckResult {
 export interface CheckContext {
   /** `[dns] server` of the node running the check (host or host:port); may be empty. */
   dnsServer: string;
+  /** Name of the worker running it; HTTP checks send it as X-Gobearmon-Worker so a target can tell probes apart. */
+  worker?: string;
 }
 
 /** Thrown by `parse` with a message a person can act on, e.g. `missing parameter "url"`. */

@@ -120,7 +120,7 @@ export class Worker {
 
   private run(check: Assignment, controller: string): void {
     this.running.set(check.id, { check, controller });
-    void this.runCheck(check.type, check.data, { dnsServer: this.config.dns.server })
+    void this.runCheck(check.type, check.data, { dnsServer: this.config.dns.server, worker: this.name })
       .catch((err: Error): CheckResult => ({ status: 'offline', message: `check crashed: ${err.message}`, durationMs: 0 }))
       .then((result) => {
         this.running.delete(check.id);

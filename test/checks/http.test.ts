@@ -114,6 +114,11 @@ test('sends User-Agent gobearmon, the headers map, and a Host override', async (
   assert.equal(req.method, 'GET');
 });
 
+test('names the worker running it in X-Gobearmon-Worker', async () => {
+  await runCheck('http', JSON.stringify({ url: `${base}/echo` }), { dnsServer: '', worker: 'w7' });
+  assert.equal(seen[seen.length - 1].headers['x-gobearmon-worker'], 'w7');
+});
+
 test('a body makes it a POST unless a method is given', async () => {
   await check({ url: `${base}/echo`, body: 'a=1' });
   assert.equal(seen[seen.length - 1].method, 'POST');

@@ -1,0 +1,9 @@
+/** The registry of subcommands: adding one is a new file in src/cli/ and one line here. */
+import type { Command } from './command';
+import { migrateCommand } from './migrate';
+import { notifyCommand } from './notify';
+import { probeCommand } from './probe';
+import { sqlCommand } from './sql';
+import { statusCommand } from './status';
+
+export const commands: Command[] = [migrateCommand, notifyCommand, probeCommand, sqlCommand, statusCommand];
