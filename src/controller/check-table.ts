@@ -132,6 +132,8 @@ export class CheckTable {
     const c = this.checks.get(id);
     if (!c) return { accepted: false, reason: 'unknown check (deleted or disabled?)' };
     if (!c.lock || c.lock.worker !== worker || c.lock.token !== token) return { accepted: false, reason: 'worker does not hold the lock' };
+    // An expired lock is not held, whether or not an assign() has cleared it yet (SPEC §5).
+    if (now >= c.lock.until) return { accepted: false, reason: 'lock expired' };
     c.lock = null;
     c.lastTime = now;
     c.lastWorker = worker;
