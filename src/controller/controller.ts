@@ -86,7 +86,7 @@ export class Controller {
 
   private routes(): void {
     this.app.post<{ Body: ProbeRequest }>('/probe', { schema: { body: schemas.probe } }, async (req): Promise<ProbeResponse> => {
-      this.onProbe(req.body.view, req.body.active);
+      this.onProbe(req.body);
       return { ok: true, epoch: this.epoch, inOffice: this.inOffice };
     });
     this.app.post<{ Body: WorkRequest }>('/work', { schema: { body: schemas.work } }, async (req, reply) => {
@@ -118,9 +118,9 @@ export class Controller {
 
   // ---- office ----------------------------------------------------------------------------------
 
-  private onProbe(view: number, active: boolean): void {
+  private onProbe({ view, active, elected }: ProbeRequest): void {
     if (!active) {
-      if (this.inOffice) this.stepDown(`the viewserver names another controller in view ${view}`);
+      if (this.inOffice && elected) this.stepDown(`the viewserver names another controller in view ${view}`);
       return;
     }
     this.view = Math.max(this.view, view);

@@ -6,6 +6,8 @@ export interface ProbeRequest {
   view: number;
   /** True when the viewserver names this controller as the active one in `view`. */
   active: boolean;
+  /** False while the viewserver names no controller (just restarted): nobody should step down. */
+  elected: boolean;
 }
 export interface ProbeResponse {
   ok: true;
@@ -85,7 +87,7 @@ export interface ControllerStatus {
 const str = { type: 'string', maxLength: 512 } as const;
 const int = { type: 'integer', minimum: 0 } as const;
 export const schemas = {
-  probe: { type: 'object', required: ['view', 'active'], properties: { view: int, active: { type: 'boolean' } } },
+  probe: { type: 'object', required: ['view', 'active', 'elected'], properties: { view: int, active: { type: 'boolean' }, elected: { type: 'boolean' } } },
   view: { type: 'object', required: ['after'], properties: { after: int, waitMs: { type: 'integer', minimum: 0, maximum: 60_000 } } },
   work: {
     type: 'object', required: ['worker', 'view', 'slots'],

@@ -25,6 +25,9 @@ export class Viewserver {
   private watchers = new Set<() => void>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Resolved after the first probe round: until then a restarted viewserver knows no controller. */
+  private firstRound!: () => void;
+  private readonly ready = new Promise<void>((resolve) => (this.firstRound = resolve));
 
   constructor(private readonly config: Config, private readonly log: Logger, mailAdmin?: (subject: string, body: string) => Promise<void>) {
     const vs = config.viewserver;
@@ -51,7 +54,8 @@ export class Viewserver {
     return { view: this.election.view, controller: this.election.active };
   }
 
-  private waitForView(after: number, waitMs: number): Promise<ViewResponse> {
+  private async waitForView(after: number, waitMs: number): Promise<ViewResponse> {
+    await this.ready;
     if (this.election.view !== after || waitMs === 0 || this.stopped) return Promise.resolve(this.current());
     return new Promise((resolve) => {
       const wake = () => {
@@ -71,6 +75,7 @@ export class Viewserver {
     if (this.stopped) return;
     const before = this.election.view;
     for (const event of this.election.round(outcomes)) this.report(event);
+    this.firstRound();
     if (this.election.view !== before) {
       for (const wake of [...this.watchers]) wake();
       // Tell the new controller at once rather than at the next period.
@@ -81,7 +86,7 @@ export class Viewserver {
 
   private async probe(addr: string): Promise<ProbeOutcome> {
     try {
-      const res = await this.client.call<ProbeResponse>(addr, '/probe', { view: this.election.view, active: addr === this.election.active }, {
+      const res = await this.client.call<ProbeResponse>(addr, '/probe', { view: this.election.view, active: addr === this.election.active, elected: this.election.active !== null }, {
         timeoutMs: this.config.viewserver.probeTimeoutMs,
       });
       return { addr, ok: res?.ok === true, inOffice: res.inOffice, epoch: res.epoch };
@@ -114,6 +119,7 @@ export class Viewserver {
 
   async close(): Promise<void> {
     this.stopped = true;
+    this.firstRound();
     if (this.timer) clearTimeout(this.timer);
     for (const wake of [...this.watchers]) wake();
     await this.app.close();
