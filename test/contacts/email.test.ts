@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { buildConfig, parseIni } from '../../src/config/load';
 import type { Config } from '../../src/config/types';
 import { mailAdmin } from '../../src/contacts/admin';
 import { sendAlert } from '../../src/contacts/registry';
 import type { AlertNotice } from '../../src/contacts/types';
 import { startSmtp, type TestSmtp } from '../helpers/smtp';
+import { workerConfig } from '../helpers/config';
+import { freePort } from '../helpers/ports';
 
 const notice: AlertNotice = {
   checkId: 7, checkName: 'db1', checkType: 'tcp', checkData: '{"host":"db1","port":3306}',
@@ -14,16 +14,7 @@ const notice: AlertNotice = {
 };
 
 function config(smtp: string): Config {
-  const text = `[default]\npassword=x\n[controller]\naddr=:1\ndatabase=sqlite:/tmp/gobearmon-none.db\n[worker]\nviewAddr=h:1\n[smtp]\nfrom=monitor@example.org\n${smtp}`;
-  return buildConfig(parseIni(text, 't.cfg'), 't.cfg');
-}
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
+  return workerConfig(`[smtp]\nfrom=monitor@example.org\n${smtp}`);
 }
 
 describe('email without auth', () => {
@@ -108,7 +99,7 @@ describe('email failures', () => {
   });
 
   test('server down is "connection refused"', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     await assert.rejects(
       sendAlert('email', 'ops@example.org', notice, config(`host=127.0.0.1\nport=${port}`)),
       new RegExp(`SMTP 127\\.0\\.0\\.1:${port}: connection refused`),

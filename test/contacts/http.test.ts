@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { buildConfig, parseIni } from '../../src/config/load';
 import { postWebhook } from '../../src/contacts/http';
 import { sendAlert } from '../../src/contacts/registry';
 import type { AlertNotice } from '../../src/contacts/types';
 import { startWebhook, type TestWebhook } from '../helpers/webhook';
+import { workerConfig } from '../helpers/config';
+import { freePort } from '../helpers/ports';
 
 const notice: AlertNotice = {
   checkId: 12, checkName: 'mail & more', checkType: 'tcp', checkData: '{"host":"mx","port":25}',
   status: 'offline', message: 'connect: connection refused', idempotencyKey: 'flip:12:5:contact:4',
 };
-const config = buildConfig(parseIni('[default]\npassword=x\n[controller]\naddr=:1\ndatabase=sqlite:/tmp/gobearmon-none.db\n[worker]\nviewAddr=h:1\n', 't.cfg'), 't.cfg');
+const config = workerConfig();
 
 describe('http webhook', () => {
   let hook: TestWebhook;
@@ -62,10 +62,7 @@ describe('http webhook', () => {
 
 describe('http webhook failures before any answer', () => {
   test('a receiver that is down is "connection refused"', async () => {
-    const s = createServer();
-    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-    const { port } = s.address() as { port: number };
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    const port = await freePort();
     await assert.rejects(sendAlert('http', `http://127.0.0.1:${port}/`, notice, config), /: connection refused/);
   });
 

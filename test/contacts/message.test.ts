@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildConfig, parseIni } from '../../src/config/load';
 import { emailBody, spokenText, subjectLine, summaryLine } from '../../src/contacts/message';
 import { contactTypes, sendAlert } from '../../src/contacts/registry';
 import type { AlertNotice } from '../../src/contacts/types';
 import { voiceTwiml } from '../../src/contacts/voice';
+import { workerConfig } from '../helpers/config';
 
 const offline: AlertNotice = {
   checkId: 42, checkName: 'web1', checkType: 'http', checkData: '{"url":"http://web1/"}',
@@ -33,7 +33,7 @@ test('the call speaks name, status and reason, XML-escaped inline TwiML', () => 
 
 test('registry knows the four types and rejects an unknown one by name', async () => {
   assert.deepEqual([...contactTypes.keys()], ['email', 'sms', 'voice', 'http']);
-  const config = buildConfig(parseIni('[default]\npassword=x\n[controller]\naddr=:1\ndatabase=sqlite:/tmp/gobearmon-none.db\n[worker]\nviewAddr=h:1\n', 't.cfg'), 't.cfg');
+  const config = workerConfig();
   await assert.rejects(sendAlert('pager', 'x', offline, config), {
     message: 'unknown contact type "pager"; known types: email, sms, voice, http',
   });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { buildConfig, parseIni } from '../../src/config/load';
 import type { Config } from '../../src/config/types';
 import { sendAlert } from '../../src/contacts/registry';
 import type { AlertNotice } from '../../src/contacts/types';
 import { INVALID_NUMBER, startTwilio, type TestTwilio } from '../helpers/twilio';
+import { workerConfig } from '../helpers/config';
+import { freePort } from '../helpers/ports';
 
 const notice: AlertNotice = {
   checkId: 9, checkName: 'api & co', checkType: 'http', checkData: '{}',
@@ -13,16 +13,7 @@ const notice: AlertNotice = {
 };
 
 function config(twilio: string): Config {
-  const text = `[default]\npassword=x\n[controller]\naddr=:1\ndatabase=sqlite:/tmp/gobearmon-none.db\n[worker]\nviewAddr=h:1\n[twilio]\n${twilio}`;
-  return buildConfig(parseIni(text, 't.cfg'), 't.cfg');
-}
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
+  return workerConfig(`[twilio]\n${twilio}`);
 }
 
 describe('twilio contacts against a local Twilio API', () => {
@@ -93,7 +84,7 @@ describe('twilio failures before any answer', () => {
   });
 
   test('an API that is down is "connection refused"', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const cfg = config(`accountSid=AC1\nauthToken=t\nfrom=+1555\napiBase=http://127.0.0.1:${port}`);
     await assert.rejects(sendAlert('sms', '+15550002222', notice, cfg), new RegExp(`Twilio http://127\\.0\\.0\\.1:${port}: connection refused`));
   });
