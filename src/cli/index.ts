@@ -5,5 +5,6 @@ import { notifyCommand } from './notify';
 import { probeCommand } from './probe';
 import { sqlCommand } from './sql';
 import { statusCommand } from './status';
+import { demoCommand } from './demo';
 
-export const commands: Command[] = [migrateCommand, notifyCommand, probeCommand, sqlCommand, statusCommand];
+export const commands: Command[] = [migrateCommand, notifyCommand, probeCommand, sqlCommand, statusCommand, demoCommand];
