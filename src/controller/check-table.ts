@@ -13,7 +13,10 @@ export const OWN_FLIP_GRACE_MS = 10 * 60_000;
 
 export interface CheckState extends ConfirmationState {
   row: CheckRow;
-  lock: { worker: string; token: number; until: number } | null;
+  /** `due`: when the check became due, so the controller can tell how late it started. */
+  lock: { worker: string; token: number; until: number; due: number } | null;
+  /** When this table first saw the check: a check never run is due from then. */
+  addedAt: number;
   lastTime: number;
   lastWorker: string | null;
   lastStatusChange: number;
@@ -51,7 +54,7 @@ export class CheckTable {
       if (!c) {
         const state: CheckState = {
           row, status: row.status, turnSet: new Set(), turnCount: 0, delay: row.delay,
-          lock: null, lastTime: 0, lastWorker: null, lastStatusChange: 0, lastResult: null,
+          lock: null, addedAt: now, lastTime: 0, lastWorker: null, lastStatusChange: 0, lastResult: null,
         };
         this.checks.set(row.id, state);
         this.reschedule(state);
@@ -110,7 +113,7 @@ export class CheckTable {
         passed.push(c);
         continue;
       }
-      c.lock = { worker, token: this.nextToken++, until: now + this.lockTimeoutMs };
+      c.lock = { worker, token: this.nextToken++, until: now + this.lockTimeoutMs, due: Math.min(now, this.becameDue(c)) };
       this.heap.set(c, c.lock.until);
       out.push(c);
     }
@@ -163,6 +166,17 @@ export class CheckTable {
   private dueAt(c: CheckState): number {
     if (c.lock) return c.lock.until;
     if (c.turnSet.size > 0) return 0; // a disagreement fans out to other workers at once
+    return c.lastTime + c.row.interval * 1000;
+  }
+
+  /**
+   * When the check became due, for lateness (the heap key says when to hand it out, which is 0 for
+   * "at once"): the result that opened a round of confirmations, the load of a check never run, or
+   * its interval after the last result. A check whose lock expired was due long ago, and counts so.
+   */
+  private becameDue(c: CheckState): number {
+    if (c.turnSet.size > 0) return c.lastTime;
+    if (c.lastTime === 0) return c.addedAt;
     return c.lastTime + c.row.interval * 1000;
   }
 

@@ -20,6 +20,7 @@ import type { Logger } from '../util/log';
 import { AlertDispatcher, type SendFn } from './alert-dispatcher';
 import { CheckTable, type CheckState, type Flip } from './check-table';
 import { effectiveQuorum } from './confirmation';
+import { ControllerMetrics, type MetricsSnapshot } from './metrics';
 import { WorkerRegistry } from './workers';
 
 export interface ControllerOptions {
@@ -48,6 +49,7 @@ export class Controller {
   private readonly clock: () => number;
   private readonly mailAdmin: (subject: string, body: string) => Promise<void>;
   private readonly invalidLogged = new Map<number, string>();
+  private readonly metrics = new ControllerMetrics();
   private epoch = 0;
   private view = 0;
   private taking: Promise<void> | null = null;
@@ -107,6 +109,7 @@ export class Controller {
       return { released };
     });
     this.app.get('/status', async (): Promise<ControllerStatus> => this.status());
+    this.app.get('/metrics', async (): Promise<MetricsSnapshot> => this.metrics.snapshot(this.clock(), this.epoch, this.table.size));
   }
 
   /** Why a worker's request must be refused, or null. */
@@ -136,6 +139,7 @@ export class Controller {
     try {
       const epoch = await store.takeOffice(config.worker.name || config.controller.addr, this.clock());
       this.table = new CheckTable(config.controller.lockTimeoutMs); // a predecessor's state is not ours
+      this.metrics.reset(this.clock());
       this.epoch = epoch;
       log.info({ event: 'election', epoch, view }, 'took office as the active controller');
       await this.reload();
@@ -212,15 +216,24 @@ export class Controller {
     return effectiveQuorum(confirmations, live);
   }
 
-  private toAssignment(c: CheckState): Assignment {
-    return { id: c.row.id, name: c.row.name, type: c.row.type, data: c.row.data, lock: c.lock!.token };
+  /** The wire form of checks just locked to `worker`; counts them, and logs the office's first. */
+  private handOut(worker: string, checks: CheckState[]): Assignment[] {
+    const m = this.metrics;
+    if (checks.length && m.firstAssignmentAt === null) {
+      m.firstAssignmentAt = this.clock();
+      // How long the cluster ran no check after an election: the figure a failover is judged by.
+      this.opts.log.info({ event: 'first_assignment', epoch: this.epoch, worker, checks: checks.length, ms_since_office: m.firstAssignmentAt - m.since }, 'first check handed out');
+    }
+    m.assigned += checks.length;
+    return checks.map((c) => ({ id: c.row.id, name: c.row.name, type: c.row.type, data: c.row.data, lock: c.lock!.token, due: c.lock!.due }));
   }
 
   private work(req: WorkRequest, onClose: (cb: () => void) => void): Promise<WorkResponse> | WorkResponse {
     const now = this.clock();
     this.workers.seen(req.worker, now);
+    this.metrics.workRequests++;
     const epoch = this.epoch;
-    const checks = this.table.assign(req.worker, req.slots, now, this.liveWorkers(now)).map((c) => this.toAssignment(c));
+    const checks = this.handOut(req.worker, this.table.assign(req.worker, req.slots, now, this.liveWorkers(now)));
     if (checks.length || !req.waitMs || req.slots === 0) return { epoch, checks };
     return new Promise((resolve) => {
       const waiter: Waiter = {
@@ -253,7 +266,7 @@ export class Controller {
     const live = this.liveWorkers(now);
     for (const w of [...this.waiters]) {
       const checks = this.table.assign(w.worker, w.slots, now, live);
-      if (checks.length) w.done(checks.map((c) => this.toAssignment(c)));
+      if (checks.length) w.done(this.handOut(w.worker, checks));
     }
     if (this.waiters.length === 0) return;
     const next = this.table.nextEventAt();
@@ -269,13 +282,21 @@ export class Controller {
     const quorum = this.quorum(now);
     let accepted = 0;
     for (const r of req.results) {
+      const due = this.table.checks.get(r.id)?.lock?.due;
       const outcome = this.table.report(req.worker, r.id, r.lock, { status: r.status, message: r.message ?? '', durationMs: r.durationMs ?? 0 }, now, quorum);
       if (!outcome.accepted) {
+        this.metrics.ignored++;
         this.opts.log.debug({ event: 'result_ignored', check_id: r.id, worker: req.worker, reason: outcome.reason }, 'result ignored');
         continue;
       }
       accepted++;
-      if (outcome.flip) void this.recordFlip(outcome.flip);
+      this.metrics.results++;
+      // Started on the worker's clock: exact on one host, as good as NTP across hosts.
+      if (due !== undefined) this.metrics.lateness((r.startedAt ?? now) - due);
+      if (outcome.flip) {
+        this.metrics.flips++;
+        void this.recordFlip(outcome.flip);
+      }
     }
     this.pump();
     return accepted;

@@ -33,6 +33,8 @@ export interface Assignment {
   data: string;
   /** Lock token: a result is accepted only with the token of the current lock. */
   lock: number;
+  /** When the check became due (epoch ms, controller clock): lateness is measured from here. */
+  due: number;
 }
 
 /** Worker → controller: long-poll for up to `slots` checks. */
@@ -53,6 +55,8 @@ export interface ReportedResult {
   status: ResultStatus;
   message: string;
   durationMs: number;
+  /** When the worker started the check (epoch ms, worker clock); optional for older workers. */
+  startedAt?: number;
 }
 export interface ResultsRequest {
   worker: string;
@@ -101,7 +105,7 @@ export const schemas = {
         type: 'array', maxItems: 100_000,
         items: {
           type: 'object', required: ['id', 'lock', 'status'],
-          properties: { id: int, lock: int, status: { enum: ['online', 'offline', 'fail'] }, message: { type: 'string' }, durationMs: { type: 'number' } },
+          properties: { id: int, lock: int, status: { enum: ['online', 'offline', 'fail'] }, message: { type: 'string' }, durationMs: { type: 'number' }, startedAt: { type: 'number' } },
         },
       },
     },

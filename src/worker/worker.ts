@@ -120,12 +120,13 @@ export class Worker {
 
   private run(check: Assignment, controller: string): void {
     this.running.set(check.id, { check, controller });
+    const startedAt = Date.now();
     void this.runCheck(check.type, check.data, { dnsServer: this.config.dns.server, worker: this.name })
       .catch((err: Error): CheckResult => ({ status: 'offline', message: `check crashed: ${err.message}`, durationMs: 0 }))
       .then((result) => {
         this.running.delete(check.id);
         this.completed++;
-        this.pending.push({ controller, result: { id: check.id, lock: check.lock, status: result.status, message: result.message, durationMs: result.durationMs } });
+        this.pending.push({ controller, result: { id: check.id, lock: check.lock, status: result.status, message: result.message, durationMs: result.durationMs, startedAt } });
         void this.flush();
         this.wake();
       });
