@@ -20,10 +20,17 @@ export class NodeProcess {
   lines: LogLine[] = [];
   exits: (number | null)[] = [];
 
-  constructor(readonly name: string, readonly cfgPath: string, readonly addr: string) {}
+  constructor(
+    readonly name: string,
+    readonly cfgPath: string,
+    readonly addr: string,
+    /** Extra node flags (e.g. --cpu-prof) and environment for this process. */
+    readonly spawnOptions: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {},
+  ) {}
 
   start(): void {
-    const proc = spawn(process.execPath, [PROGRAM, this.cfgPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { execArgv = [], env } = this.spawnOptions;
+    const proc = spawn(process.execPath, [...execArgv, PROGRAM, this.cfgPath], { stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : undefined });
     this.proc = proc;
     let buf = '';
     const onData = (chunk: Buffer) => {
@@ -45,6 +52,10 @@ export class NodeProcess {
       this.exits.push(code);
       if (this.proc === proc) this.proc = null;
     });
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
   }
 
   get alive(): boolean {
@@ -77,6 +88,12 @@ export interface ClusterOptions {
   passwordFor?: (i: number) => string;
   controllerExtra?: string;
   viewserverExtra?: string;
+  /** False: leave probe, reload and timeout keys at the product's defaults (default true: fast test timings). */
+  fastTimings?: boolean;
+  /** Extra node flags for a node's process, by name (`viewserver`, `w1`, …), e.g. --cpu-prof. */
+  execArgv?: (name: string) => string[];
+  /** Extra environment for every node process. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class Cluster {
@@ -93,6 +110,8 @@ export class Cluster {
 
   private async init(o: ClusterOptions): Promise<void> {
     const n = o.workers ?? 3;
+    const fast = o.fastTimings ?? true;
+    const spawnFor = (name: string) => ({ execArgv: o.execArgv?.(name), env: o.env });
     const viewPort = await freePort();
     const ports: number[] = [];
     for (let i = 0; i < n; i++) ports.push(await freePort());
@@ -100,18 +119,18 @@ export class Cluster {
     writeFileSync(viewCfg, [
       '[default]', `password = ${this.password}`,
       '[viewserver]', `addr = 127.0.0.1:${viewPort}`, ...ports.map((p) => `controller = 127.0.0.1:${p}`),
-      'probeInterval = 0.25', 'probeTimeout = 0.5', 'probeFailures = 2', o.viewserverExtra ?? '',
+      ...(fast ? ['probeInterval = 0.25', 'probeTimeout = 0.5', 'probeFailures = 2'] : []), o.viewserverExtra ?? '',
     ].join('\n'));
-    this.viewserver = new NodeProcess('viewserver', viewCfg, `127.0.0.1:${viewPort}`);
+    this.viewserver = new NodeProcess('viewserver', viewCfg, `127.0.0.1:${viewPort}`, spawnFor('viewserver'));
     for (let i = 0; i < n; i++) {
       const cfg = join(this.dir, `worker${i + 1}.cfg`);
       writeFileSync(cfg, [
         '[default]', `password = ${o.passwordFor?.(i) ?? this.password}`,
         '[controller]', `addr = 127.0.0.1:${ports[i]}`, `database = ${o.dsn}`, `confirmations = ${o.confirmations ?? 2}`,
-        'reloadInterval = 0.5', 'workerTimeout = 3', 'alertRetryBase = 0.2', 'alertRetryMax = 2', o.controllerExtra ?? '',
+        ...(fast ? ['reloadInterval = 0.5', 'workerTimeout = 3', 'alertRetryBase = 0.2', 'alertRetryMax = 2'] : []), o.controllerExtra ?? '',
         '[worker]', `viewAddr = 127.0.0.1:${viewPort}`, `numThreads = ${o.numThreads ?? 16}`, `name = w${i + 1}`, o.workerExtra?.(i) ?? '',
       ].join('\n'));
-      this.workers.push(new NodeProcess(`w${i + 1}`, cfg, `127.0.0.1:${ports[i]}`));
+      this.workers.push(new NodeProcess(`w${i + 1}`, cfg, `127.0.0.1:${ports[i]}`, spawnFor(`w${i + 1}`)));
     }
     const store = await openStore([o.dsn]);
     await store.migrate();
