@@ -8,7 +8,7 @@ import ini from 'ini';
 import { parseDsn, redactDsn } from '../store/dsn';
 import { ConfigError } from './error';
 import type { Config, Role } from './types';
-import { parseAddr, parseBool, parseInteger, parseSecondsMs, parseUrl, splitAddr } from './values';
+import { parseAddr, parseBool, parseHostPort, parseInteger, parseSecondsMs, parseUrl, splitAddr } from './values';
 
 /** Every known key, lower-cased, per section; `list` keys may repeat. */
 const KEYS: Record<string, Record<string, 'one' | 'list'>> = {
@@ -45,7 +45,8 @@ export function parseIni(text: string, file: string): Raw {
     raw.set(section, keys);
     for (const [keyName, value] of Object.entries(body as Record<string, unknown>)) {
       const key = keyName.toLowerCase();
-      const list = (Array.isArray(value) ? value : [value]).map((v) => (v === true ? '' : String(v ?? '')));
+      // `ini` turns the words true/false/null into values; the key's own parser reads them back as text.
+      const list = (Array.isArray(value) ? value : [value]).map((v) => String(v));
       const kind = Object.hasOwn(KEYS[section], key) ? KEYS[section][key] : undefined;
       if (!kind) throw new ConfigError(file, sectionName, keyName, list[0], `unknown key; allowed keys in [${section}]: ${Object.keys(KEYS[section]).join(', ')}`);
       const values = [...(keys.get(key) ?? []), ...list];
@@ -153,7 +154,7 @@ export function buildConfig(raw: Raw, file: string): Config {
       password: str('smtp', 'password'),
       admin: str('smtp', 'admin'),
     },
-    dns: { server: str('dns', 'server') },
+    dns: { server: read('dns', 'server', '', parseHostPort) },
     twilio: {
       accountSid: str('twilio', 'accountsid'),
       authToken: str('twilio', 'authtoken'),

@@ -1,5 +1,7 @@
 /** Parsers for single config values; each throws a plain message saying what is allowed. */
 
+import { isIP } from 'node:net';
+
 export function parseBool(v: string): boolean {
   const s = v.trim().toLowerCase();
   if (['', 'true', 'yes', 'on', '1'].includes(s)) return true;
@@ -33,6 +35,17 @@ export function parseAddr(v: string, hostRequired: boolean): string {
   if (!m) throw new Error(allowed);
   const port = Number(m[2]);
   if (port < 1 || port > 65535 || (hostRequired && m[1] === '')) throw new Error(allowed);
+  return s;
+}
+
+/** A resolver address: `host`, `host:port`, `[v6]:port` or a bare IPv6 address. */
+export function parseHostPort(v: string): string {
+  const s = v.trim();
+  if (isIP(s) === 6) return s;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(?::(\d+))?$/.exec(s);
+  if (!m || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) {
+    throw new Error('allowed: host, host:port or [ipv6]:port, with a port from 1 to 65535');
+  }
   return s;
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/load';
+import { buildConfig, loadConfig, parseIni } from '../../src/config/load';
 import { ConfigError } from '../../src/config/error';
 
 // Compiled to dist/test/config/, so the repository root is three levels up.
@@ -219,4 +219,16 @@ describe('every bad value is a ConfigError naming file, [section] key, value and
     const file = join(dir, 'does-not-exist.cfg');
     assert.throws(() => loadConfig(file), (err: unknown) => err instanceof ConfigError && err.message.includes(file));
   });
+});
+
+test('the words true, false and null are text where a key takes text', () => {
+  const c = buildConfig(parseIni('[default]\npassword = true\n[viewserver]\naddr = :1\ncontroller = h:1\n[smtp]\nusername = null\n', 'w.cfg'), 'w.cfg');
+  assert.equal(c.default.password, 'true');
+  assert.equal(c.smtp.username, 'null');
+});
+
+test('[dns] server takes host, host:port or IPv6, and names what is allowed otherwise', () => {
+  const dns = (server: string) => buildConfig(parseIni(`[default]\npassword = x\n[viewserver]\naddr = :1\ncontroller = h:1\n[dns]\nserver = ${server}\n`, 'v.cfg'), 'v.cfg').dns.server;
+  for (const ok of ['127.0.0.1', 'ns1.example.com:5353', '::1', '[::1]:53']) assert.equal(dns(ok), ok);
+  for (const bad of ['127.0.0.1:99999', 'a b', 'host:port']) assert.throws(() => dns(bad), /v\.cfg: \[dns\] server = .* is invalid: allowed: host, host:port/);
 });
