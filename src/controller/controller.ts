@@ -15,7 +15,7 @@ import type {
 } from '../protocol/messages';
 import { schemas } from '../protocol/messages';
 import { createNodeServer, listen } from '../protocol/server';
-import { FencedError, type OutboxRow, type Store } from '../store/store';
+import { FencedError, type CheckRow, type OutboxRow, type Store } from '../store/store';
 import type { Logger } from '../util/log';
 import { AlertDispatcher, type SendFn } from './alert-dispatcher';
 import { CheckTable, type CheckState, type Flip } from './check-table';
@@ -48,7 +48,8 @@ export class Controller {
   private readonly dispatcher: AlertDispatcher;
   private readonly clock: () => number;
   private readonly mailAdmin: (subject: string, body: string) => Promise<void>;
-  private readonly invalidLogged = new Map<number, string>();
+  /** The definition each check was last validated in: the row itself, so no copy of its data is kept. */
+  private readonly validated = new Map<number, CheckRow>();
   private readonly metrics = new ControllerMetrics();
   private epoch = 0;
   private view = 0;
@@ -170,7 +171,8 @@ export class Controller {
       if (lease.epoch !== epoch) return this.stepDown(`deposed: the lease is at epoch ${lease.epoch} (held by ${lease.holder})`);
       const change = this.table.load(rows, this.clock());
       this.reloadFailures = 0;
-      for (const row of rows) this.logInvalid(row.id, row.type, row.data);
+      for (const row of rows) this.logInvalid(row);
+      for (const id of this.validated.keys()) if (!this.table.checks.has(id)) this.validated.delete(id);
       if (change.added || change.removed || change.changed) log.info({ event: 'reload', checks: this.table.size, ...change }, 'checks reloaded');
       this.pump();
     } catch (err) {
@@ -185,12 +187,12 @@ export class Controller {
   }
 
   /** Logs a check whose parameters are bad once per definition; its runs will say why it is offline. */
-  private logInvalid(id: number, type: string, data: string): void {
-    const key = `${type}\n${data}`;
-    if (this.invalidLogged.get(id) === key) return;
-    const why = validateCheck(type, data);
-    if (why) this.opts.log.warn({ event: 'invalid_check', check_id: id, reason: why }, 'check has invalid parameters');
-    this.invalidLogged.set(id, key);
+  private logInvalid(row: CheckRow): void {
+    const last = this.validated.get(row.id);
+    this.validated.set(row.id, row);
+    if (last && last.type === row.type && last.data === row.data) return;
+    const why = validateCheck(row.type, row.data);
+    if (why) this.opts.log.warn({ event: 'invalid_check', check_id: row.id, reason: why }, 'check has invalid parameters');
   }
 
   // ---- work --------------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ export const LATENESS_BOUNDS_MS: readonly number[] = (() => {
  *   "lateness": {                    // started − due, per accepted result, in ms
  *     "boundsMs": [1, 2, 3, …],      // bucket i counts samples ≤ boundsMs[i] (and > boundsMs[i-1])
  *     "counts": [0, 5, 17, …],       // one longer than boundsMs: the last counts samples above them all
- *     "count": 120300, "sumMs": 401230, "maxMs": 212 } }
+ *     "count": 120300, "sumMs": 401230, "maxMs": 212 },
+ *   "memory": { "rssMb": 182.4, "heapUsedMb": 61.2 } }   // this whole process
  * ```
  * Counters only grow within an office, so two snapshots of one epoch subtract into a window.
  */
@@ -49,6 +50,7 @@ export interface MetricsSnapshot {
   flips: number;
   firstAssignmentAt: number | null;
   lateness: { boundsMs: readonly number[]; counts: number[]; count: number; sumMs: number; maxMs: number };
+  memory: { rssMb: number; heapUsedMb: number };
 }
 
 export class ControllerMetrics {
@@ -88,8 +90,15 @@ export class ControllerMetrics {
       workRequests: this.workRequests, assigned: this.assigned, results: this.results, ignored: this.ignored,
       flips: this.flips, firstAssignmentAt: this.firstAssignmentAt,
       lateness: { boundsMs: LATENESS_BOUNDS_MS, counts: [...this.counts], count: this.latenessCount, sumMs: Math.round(this.latenessSum), maxMs: this.latenessMax },
+      memory: memory(),
     };
   }
+}
+
+function memory(): MetricsSnapshot['memory'] {
+  const { rss, heapUsed } = process.memoryUsage();
+  const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
+  return { rssMb: mb(rss), heapUsedMb: mb(heapUsed) };
 }
 
 /** Index of the first bound ≥ v (binary search), or the overflow bucket. */
