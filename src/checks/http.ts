@@ -178,13 +178,19 @@ async function run(p: HttpParams, ctx: CheckContext): Promise<CheckResult> {
   let draining = false;
   /**
    * Lets the rest of an unread body run out instead of destroying it: destroying an unfinished body
-   * makes an error with a stack trace, a tenth of a check's CPU. The deadline still ends a body that
-   * does not end, so the timer is cleared only when it closes.
+   * makes an error with a stack trace, a tenth of a check's CPU. A body past MAX_BODY_BYTES is cut
+   * (a check must not download a large file every run), and the deadline still ends one that never
+   * ends, so the timer is cleared only when it closes.
    */
   const discard = (body: Dispatcher.ResponseData['body']) => {
     if (body.destroyed) return;
     draining = true;
-    body.once('close', () => clearTimeout(timer)).resume();
+    let bytes = 0;
+    body.once('close', () => clearTimeout(timer));
+    body.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > MAX_BODY_BYTES) body.destroy();
+    });
   };
   try {
     const { response, url, redirects } = await follow(agentFor(p.insecure), p, controller.signal, ctx.worker);

@@ -12,7 +12,8 @@ const seen: IncomingMessage[] = [];
 const bodies: string[] = [];
 const servers: Server[] = [];
 
-/** Routes: /status/N, /text, /echo, /slow/MS, /redirect/N (N hops left), /big, /auth, /away (to the other server). */
+/** Routes: /status/N, /text, /echo, /slow/MS, /redirect/N (N hops left), /big, /endless, /auth, /away (to the other server). */
+let endless: { sent: number; closed: boolean } = { sent: 0, closed: false };
 function handler(other: () => string) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -38,6 +39,17 @@ function handler(other: () => string) {
           // 2 MiB of filler with the marker after the first MiB: never read, so never found.
           res.write(Buffer.alloc(1024 * 1024 + 10, 'a'));
           return res.end('MARKER');
+        }
+        case 'endless': {
+          // A body that never ends, written as fast as the client reads it.
+          endless = { sent: 0, closed: false };
+          const chunk = Buffer.alloc(64 * 1024, 'z');
+          const pump = () => {
+            while (!res.destroyed && res.write(chunk)) endless.sent += chunk.length;
+          };
+          res.on('drain', pump);
+          res.on('close', () => (endless.closed = true));
+          return pump();
         }
         case 'auth': {
           const ok = req.headers.authorization === `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
@@ -102,6 +114,15 @@ test('at most 1 MiB of the body is searched', async () => {
   assert.equal(r.status, 'offline');
   assert.equal(r.facts?.bytesRead, 1024 * 1024);
   assert.equal((await check({ url: `${base}/big`, expect_substring: 'aaaa' })).status, 'online');
+});
+
+test('an unread body is cut after 1 MiB, not downloaded until the deadline', async () => {
+  const r = await check({ url: `${base}/endless`, expect_status: 200, timeout: 30 });
+  assert.equal(r.status, 'online', r.message);
+  const until = Date.now() + 10_000;
+  while (!endless.closed && Date.now() < until) await new Promise((res) => setTimeout(res, 20));
+  assert.ok(endless.closed, 'the connection was closed well before the 30 s deadline');
+  assert.ok(endless.sent < 16 * 1024 * 1024, `only about 1 MiB was taken (${endless.sent} bytes written)`);
 });
 
 test('sends User-Agent gobearmon, the headers map, and a Host override', async () => {
