@@ -321,21 +321,29 @@ export class Controller {
     }
   }
 
-  /** Every contact of a flip failed for good: as the original, undo it so it happens again later. */
+  /**
+   * Every contact of a flip failed for good: as the original, undo it so it happens again later,
+   * unless a later flip has superseded it. The admin hears of it either way.
+   */
   private async flipDead(row: OutboxRow): Promise<void> {
-    const check = this.table.checks.get(row.checkId);
     const previous: Status = row.status === 'online' ? 'offline' : 'online';
-    this.opts.log.error({ event: 'flip_undone', check_id: row.checkId, status: row.status, event_id: row.eventId }, 'every contact failed for good; flip undone');
-    void this.mailAdmin(`gobearmon: alerts failed for check ${row.checkName}`, `Every contact of check [${row.checkName}] (id ${row.checkId}) failed for the flip to ${row.status}; last error: ${row.lastError ?? 'see alert_attempts'}. The flip was undone and will happen again if the check stays ${row.status}.`).catch(() => undefined);
-    if (check && check.status === row.status) {
+    const ids = { check_id: row.checkId, status: row.status, event_id: row.eventId };
+    let undone: boolean;
+    try {
+      undone = await this.opts.store.revertFlip(this.epoch, row.checkId, row.eventId, previous);
+    } catch (err) {
+      if (err instanceof FencedError) this.stepDown(err.message);
+      else this.opts.log.error({ event: 'flip_undo_error', ...ids, err: (err as Error).message }, 'could not undo a flip whose alerts all failed');
+      return;
+    }
+    const check = this.table.checks.get(row.checkId);
+    if (undone && check && check.status === row.status) {
       check.status = previous;
       check.lastStatusChange = 0;
     }
-    try {
-      await this.opts.store.revertStatus(this.epoch, row.checkId, previous);
-    } catch (err) {
-      if (err instanceof FencedError) this.stepDown(err.message);
-    }
+    const outcome = undone ? `The flip was undone and will happen again if the check stays ${row.status}.` : 'A later flip of the check already superseded it.';
+    this.opts.log.error({ event: undone ? 'flip_undone' : 'alerts_dead', ...ids }, `every contact failed for good; ${undone ? 'flip undone' : 'a later flip stands'}`);
+    void this.mailAdmin(`gobearmon: alerts failed for check ${row.checkName}`, `Every contact of check [${row.checkName}] (id ${row.checkId}) failed for the flip to ${row.status}; last error: ${row.lastError ?? 'see alert_attempts'}. ${outcome}`).catch(() => undefined);
   }
 
   // ---- status and shutdown -----------------------------------------------------------------------

@@ -170,10 +170,16 @@ export class Store {
     });
   }
 
-  /** Puts a check's stored status back (every contact of its flip failed for good). */
-  revertStatus(epoch: number, checkId: number, status: Status): Promise<void> {
+  /**
+   * Undoes a flip whose every contact failed for good by putting the check's stored status back,
+   * but only while that flip is still the check's latest: a later flip is never undone.
+   */
+  revertFlip(epoch: number, checkId: number, eventId: number, status: Status): Promise<boolean> {
     return this.fenced(epoch, async (tx) => {
+      const [row] = await tx.all('SELECT MAX(id) AS latest FROM check_events WHERE check_id = ?', [checkId]);
+      if (Number(row?.latest) !== eventId) return false;
       await tx.run('UPDATE checks SET status = ? WHERE id = ?', [status, checkId]);
+      return true;
     });
   }
 

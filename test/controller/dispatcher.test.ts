@@ -271,7 +271,7 @@ for (const engine of ENGINES) {
       // Every other write of A's is refused too.
       await assert.rejects(storeA.recordFlip(epoch1, { check, status: 'offline', message: 'x', now: T0 + 90_000 }), FencedError);
       await assert.rejects(storeA.claimAlert(epoch1, pendingId, T0 + 120_000), FencedError);
-      await assert.rejects(storeA.revertStatus(epoch1, check.id, 'offline'), FencedError);
+      await assert.rejects(storeA.revertFlip(epoch1, check.id, 1, 'offline'), FencedError);
       assert.equal(await count(store, 'check_events'), 2);
 
       const recB = recorder();

@@ -174,7 +174,7 @@ for (const engine of ENGINES) {
       await contact(check.id, 'sms', '+15550001', 'both');
       const old = await store.takeOffice('old', T0);
       const current = await store.takeOffice('new', T0 + 1);
-      const { outbox: [row] } = await store.recordFlip(current, { check, status: 'offline', message: 'down', now: T0 });
+      const { eventId, outbox: [row] } = await store.recordFlip(current, { check, status: 'offline', message: 'down', now: T0 });
       const before = await snapshot();
 
       const fenced = (err: unknown) => err instanceof FencedError && err.mine === old && err.current === current;
@@ -185,12 +185,16 @@ for (const engine of ENGINES) {
         fenced,
       );
       await assert.rejects(store.finishAlert(old, row, { startedAt: T0, finishedAt: T0 + 1, ok: false, error: 'x' }), fenced);
-      await assert.rejects(store.revertStatus(old, check.id, 'online'), fenced);
+      await assert.rejects(store.revertFlip(old, check.id, eventId, 'online'), fenced);
       // An epoch nobody has taken yet is refused too.
-      await assert.rejects(store.revertStatus(current + 1, check.id, 'online'), FencedError);
+      await assert.rejects(store.revertFlip(current + 1, check.id, eventId, 'online'), FencedError);
       assert.deepEqual(await snapshot(), before);
 
-      await store.revertStatus(current, check.id, 'online');
+      // A flip that a later one superseded is never undone; the latest one is.
+      const { eventId: later } = await store.recordFlip(current, { check, status: 'offline', message: 'down again', now: T0 + 3 });
+      assert.equal(await store.revertFlip(current, check.id, eventId, 'online'), false);
+      assert.equal(await statusOf(check.id), 'offline');
+      assert.equal(await store.revertFlip(current, check.id, later, 'online'), true);
       assert.equal(await statusOf(check.id), 'online');
     });
 
