@@ -154,6 +154,8 @@ export class Worker {
     const status = err instanceof PeerError ? err.statusCode : undefined;
     const fields = { event: status === 401 ? 'auth_refused' : `${peer}_unreachable`, peer, err: (err as Error).message };
     if (status === 401) this.log.error(fields, `the ${peer} refused our password`);
+    // 409: a newly named controller not yet in office, or a deposed one; the view sorts it out.
+    else if (status === 409) this.log.debug({ ...fields, event: `${peer}_not_ready` }, `the ${peer} is not serving this view yet`);
     else this.log.warn(fields, `cannot reach the ${peer}`);
   }
 
