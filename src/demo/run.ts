@@ -140,8 +140,6 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (record.event === 'viewserver_started') child.started?.();
     // While stopping, nodes that outlive the others report them gone: nothing to tell the user.
     if (stopping && String(record.event).endsWith('_unreachable')) return;
-    // A worker may ask the newly named controller a moment before it has taken office: it retries at once.
-    if (record.event === 'controller_unreachable' && String(record.err).includes('409: not the active controller')) return;
     if (record.event === 'election' && record.component === 'controller') controller = child;
     if (record.event === 'flip' && record.check_id !== undefined) checkNames.set(Number(record.check_id), String(record.check));
     const text = formatRecord(child.label, record, p, names);
