@@ -4,7 +4,7 @@
  * records flips and drives the alert outbox. The decisions live in check-table.ts and
  * confirmation.ts; this file is the shell of timers, routes and I/O around them.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Status } from '../checks/types';
 import { validateCheck } from '../checks/registry';
 import type { Config } from '../config/types';
@@ -92,19 +92,17 @@ export class Controller {
       this.onProbe(req.body);
       return { ok: true, epoch: this.epoch, inOffice: this.inOffice };
     });
-    this.app.post<{ Body: WorkRequest }>('/work', { schema: { body: schemas.work } }, async (req, reply) => {
-      const refusal = this.refuse(req.body.view);
+    // Worker routes are refused (409) unless this controller is in office for the worker's view.
+    const inOffice = async (req: { body: unknown }, reply: FastifyReply) => {
+      const refusal = this.refuse((req.body as { view: number }).view);
       if (refusal) return reply.code(409).send({ error: refusal });
-      return this.work(req.body, (cb) => reply.raw.on('close', cb));
-    });
-    this.app.post<{ Body: ResultsRequest }>('/results', { schema: { body: schemas.results } }, async (req, reply) => {
-      const refusal = this.refuse(req.body.view);
-      if (refusal) return reply.code(409).send({ error: refusal });
-      return { accepted: this.results(req.body) };
-    });
-    this.app.post<{ Body: ReleaseRequest }>('/release', { schema: { body: schemas.release } }, async (req, reply) => {
-      const refusal = this.refuse(req.body.view);
-      if (refusal) return reply.code(409).send({ error: refusal });
+    };
+    this.app.post<{ Body: WorkRequest }>('/work', { schema: { body: schemas.work }, preHandler: inOffice }, async (req, reply) =>
+      this.work(req.body, (cb) => reply.raw.on('close', cb)));
+    this.app.post<{ Body: ResultsRequest }>('/results', { schema: { body: schemas.results }, preHandler: inOffice }, async (req) => ({
+      accepted: this.results(req.body),
+    }));
+    this.app.post<{ Body: ReleaseRequest }>('/release', { schema: { body: schemas.release }, preHandler: inOffice }, async (req) => {
       const released = req.body.locks.filter((l) => this.table.release(req.body.worker, l.id, l.lock)).length;
       this.pump();
       return { released };
