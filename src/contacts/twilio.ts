@@ -1,7 +1,8 @@
-/** Shared by `sms` and `voice`: one configured Twilio client and readable Twilio errors. */
+/** Shared by `sms` and `voice`: one configured Twilio client, one way to send, readable Twilio errors. */
 import twilio from 'twilio';
 import type { Config } from '../config/types';
 import { describeNetError } from './message';
+import type { SendResult } from './types';
 
 /** Per-request deadline: Twilio answers in well under a second when it is healthy. */
 export const TWILIO_TIMEOUT_MS = 10_000;
@@ -42,4 +43,25 @@ export function describeTwilioError(err: unknown, apiBase: string): string {
     return `${what} (HTTP ${err.status}${code}): ${err.message}${more}`;
   }
   return `Twilio ${apiBase}: ${describeNetError(err, TWILIO_TIMEOUT_MS)}`;
+}
+
+/**
+ * Sends one billable Twilio message or call to the phone number `data`: `create` makes the API
+ * call; its SID is the provider id and the charge, and a failure becomes a readable error.
+ */
+export async function sendThroughTwilio(
+  config: Config,
+  data: string,
+  type: 'sms' | 'voice',
+  create: (client: twilio.Twilio, from: string, to: string) => Promise<{ sid: string }>,
+): Promise<SendResult> {
+  const to = data.trim();
+  if (!to) throw new Error('no phone number given');
+  const { client, from, apiBase } = twilioSetup(config);
+  try {
+    const { sid } = await create(client, from, to);
+    return { providerId: sid, charge: { type, data: sid } };
+  } catch (err) {
+    throw new Error(describeTwilioError(err, apiBase), { cause: err });
+  }
 }

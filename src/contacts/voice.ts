@@ -1,9 +1,8 @@
 /** The `voice` contact: a Twilio call that reads the alert aloud. */
 import twilio from 'twilio';
-import type { Config } from '../config/types';
 import { spokenText } from './message';
-import { describeTwilioError, twilioSetup } from './twilio';
-import type { AlertNotice, ContactType, SendResult } from './types';
+import { sendThroughTwilio } from './twilio';
+import type { AlertNotice, ContactType } from './types';
 
 /**
  * The call's instructions, sent inline (the `twiml` parameter) so no third-party TwiML host is
@@ -18,15 +17,6 @@ export function voiceTwiml(notice: AlertNotice): string {
 
 export const voice: ContactType = {
   name: 'voice',
-  async send(data: string, notice: AlertNotice, config: Config): Promise<SendResult> {
-    const to = data.trim();
-    if (!to) throw new Error('no phone number given');
-    const { client, from, apiBase } = twilioSetup(config);
-    try {
-      const call = await client.calls.create({ from, to, twiml: voiceTwiml(notice) });
-      return { providerId: call.sid, charge: { type: 'voice', data: call.sid } };
-    } catch (err) {
-      throw new Error(describeTwilioError(err, apiBase), { cause: err });
-    }
-  },
+  send: (data, notice, config) =>
+    sendThroughTwilio(config, data, 'voice', (client, from, to) => client.calls.create({ from, to, twiml: voiceTwiml(notice) })),
 };
