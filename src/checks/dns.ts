@@ -71,21 +71,30 @@ function isReply(reply: Decoded, id: number, name: string): boolean {
   return reply.id === id && reply.flag_qr && (!q || q.name.toLowerCase() === name.replace(/\.$/, '').toLowerCase());
 }
 
-function overUdp(server: HostPort, msg: packet.Packet, name: string, signal: AbortSignal): Promise<Decoded> {
+type Finish = (err: Error | null, reply?: Decoded) => void;
+
+/** One query/answer exchange: settles once (answer, error or abort), then closes its socket. */
+function exchange(signal: AbortSignal, close: () => void, run: (finish: Finish) => void): Promise<Decoded> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket(isIP(server.host) === 6 ? 'udp6' : 'udp4');
     let settled = false;
-    const finish = (err: Error | null, reply?: Decoded) => {
+    const finish: Finish = (err, reply) => {
       if (settled) return;
       settled = true;
       signal.removeEventListener('abort', onAbort);
-      socket.close();
+      close();
       if (err) reject(err);
       else resolve(reply as Decoded);
     };
     const onAbort = () => finish(signal.reason as Error);
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort);
+    run(finish);
+  });
+}
+
+function overUdp(server: HostPort, msg: packet.Packet, name: string, signal: AbortSignal): Promise<Decoded> {
+  const socket = createSocket(isIP(server.host) === 6 ? 'udp6' : 'udp4');
+  return exchange(signal, () => socket.close(), (finish) => {
     socket.on('error', (err) => finish(err));
     socket.on('message', (buf) => {
       try {
@@ -101,18 +110,9 @@ function overUdp(server: HostPort, msg: packet.Packet, name: string, signal: Abo
 }
 
 function overTcp(server: HostPort, msg: packet.Packet, name: string, signal: AbortSignal): Promise<Decoded> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: server.host, port: server.port });
-    let buffered = Buffer.alloc(0);
-    const finish = (err: Error | null, reply?: Decoded) => {
-      signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-      if (err) reject(err);
-      else resolve(reply as Decoded);
-    };
-    const onAbort = () => finish(signal.reason as Error);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort);
+  const socket = connect({ host: server.host, port: server.port });
+  let buffered = Buffer.alloc(0);
+  return exchange(signal, () => socket.destroy(), (finish) => {
     socket.on('error', (err) => finish(err));
     socket.on('connect', () => socket.write(packet.streamEncode(msg)));
     socket.on('data', (chunk: Buffer) => {
