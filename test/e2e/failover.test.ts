@@ -6,121 +6,96 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startAlertSink, type AlertSink } from '../helpers/alert-sink';
-import { Cluster, waitFor, type NodeProcess } from '../helpers/cluster';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { startTarget, type Target } from '../helpers/target';
+import { waitFor, type NodeProcess } from '../helpers/cluster';
+import { startWorld, type World } from '../helpers/e2e';
 
-let db: TestDatabase;
-let cluster: Cluster;
-let target: Target;
-let sink: AlertSink;
+let w: World;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function addCheck(name: string, path: string, contact: string): Promise<number> {
-  const data = JSON.stringify({ url: target.url(path), expect_status: 200, timeout: 3 });
-  const res = (await db.exec(`INSERT INTO checks (name, type, data, check_interval, delay) VALUES (?, 'http', ?, 1, 1)`, [name, data])) as { insertId: number };
-  const c = (await db.exec(`INSERT INTO contacts (type, data) VALUES ('http', ?)`, [sink.url(contact)])) as { insertId: number };
-  await db.exec(`INSERT INTO alerts (check_id, contact_id) VALUES (?, ?)`, [res.insertId, c.insertId]);
-  return res.insertId;
-}
-
-async function eventCount(checkId?: number): Promise<number> {
-  const rows = (await db.exec(`SELECT COUNT(*) AS n FROM check_events${checkId ? ' WHERE check_id = ?' : ''}`, checkId ? [checkId] : [])) as { n: number }[];
-  return Number(rows[0].n);
-}
+const eventCount = async (checkId?: number) => (await w.events(checkId)).length;
 
 /** Kills the active controller's node with SIGKILL; resolves once another one is in office. */
 async function killController(): Promise<{ killed: NodeProcess; epoch: number }> {
-  const before = await cluster.status();
-  const killed = cluster.workers.find((w) => w.addr === before.controller)!;
+  const before = await w.cluster.status();
+  const killed = w.cluster.workers.find((n) => n.addr === before.controller)!;
   await killed.kill('SIGKILL');
   const after = await waitFor('a new controller in office', async () => {
-    const s = await cluster.status().catch(() => null);
+    const s = await w.cluster.status().catch(() => null);
     return s && s.controller !== killed.addr && s.epoch && s.epoch > before.epoch! ? s : null;
   }, 20_000);
   return { killed, epoch: after.epoch! };
 }
 
 before(async () => {
-  db = await createTestDatabase('gbm_e2e');
-  target = await startTarget();
-  sink = await startAlertSink();
-  cluster = await Cluster.start({ dsn: db.goDsn, workers: 3, confirmations: 2 });
-  await waitFor('an elected controller', async () => (await cluster.status().catch(() => null))?.epoch);
+  w = await startWorld({ workers: 3, confirmations: 2 });
 });
 
-after(async () => {
-  await cluster?.stop();
-  await Promise.all([target?.close(), sink?.close()]);
-  await db?.drop();
-});
+after(() => w?.close());
 
 test('c. SIGKILL of the controller: a new one takes over, checks keep running, alerts stay exactly-once', async () => {
-  const id = await addCheck('steady', '/steady', '/dave');
-  await waitFor('the check to run', () => target.hitCount('/steady') >= 3);
+  const id = await w.addCheck('steady', '/steady', ['/dave']);
+  await waitFor('the check to run', () => w.target.hitCount('/steady') >= 3);
   const { killed } = await killController();
-  const hits = target.hitCount('/steady');
-  await waitFor('checks to keep running under the new controller', () => target.hitCount('/steady') >= hits + 3, 15_000);
+  const hits = w.target.hitCount('/steady');
+  await waitFor('checks to keep running under the new controller', () => w.target.hitCount('/steady') >= hits + 3, 15_000);
 
-  target.failing.add('/steady');
-  await waitFor('the offline alert', () => sink.delivered({ checkId: id, status: 'offline' }).length >= 1, 30_000);
-  target.failing.delete('/steady');
-  await waitFor('the online alert', () => sink.delivered({ checkId: id, status: 'online' }).length >= 1, 30_000);
+  w.target.failing.add('/steady');
+  await waitFor('the offline alert', () => w.sink.delivered({ checkId: id, status: 'offline' }).length >= 1, 30_000);
+  w.target.failing.delete('/steady');
+  await waitFor('the online alert', () => w.sink.delivered({ checkId: id, status: 'online' }).length >= 1, 30_000);
   await sleep(2_000);
-  assert.equal(sink.delivered({ checkId: id, status: 'offline' }).length, 1);
-  assert.equal(sink.delivered({ checkId: id, status: 'online' }).length, 1);
+  assert.equal(w.sink.delivered({ checkId: id, status: 'offline' }).length, 1);
+  assert.equal(w.sink.delivered({ checkId: id, status: 'online' }).length, 1);
   assert.equal(await eventCount(id), 2);
   killed.start(); // back to three workers for what follows
-  await waitFor('the restarted node to work again', async () => (await cluster.status()).workers.filter((w) => w.live).length === 3, 20_000);
+  await waitFor('the restarted node to work again', async () => (await w.cluster.status()).workers.filter((n) => n.live).length === 3, 20_000);
 });
 
 test('d. SIGKILL of the controller while a flip is being alerted: exactly one alert in the end', async () => {
-  const id = await addCheck('slow hook', '/slowpath', '/slowhook');
+  const id = await w.addCheck('slow hook', '/slowpath', ['/slowhook']);
   let first = true;
-  sink.delayFor = (req) => {
+  w.sink.delayFor = (req) => {
     if (req.path !== '/slowhook' || !first) return 0;
     first = false;
     return 6_000; // the first delivery hangs while its controller is killed
   };
-  await waitFor('the check to run', () => target.hitCount('/slowpath') >= 2);
-  target.failing.add('/slowpath');
-  await waitFor('the first delivery to start', () => sink.requests.some((r) => r.path === '/slowhook'), 30_000);
+  await waitFor('the check to run', () => w.target.hitCount('/slowpath') >= 2);
+  w.target.failing.add('/slowpath');
+  await waitFor('the first delivery to start', () => w.sink.requests.some((r) => r.path === '/slowhook'), 30_000);
   const { epoch } = await killController();
-  await waitFor('the new controller to deliver it', () => sink.delivered({ path: '/slowhook' }).length >= 1, 30_000);
+  await waitFor('the new controller to deliver it', () => w.sink.delivered({ path: '/slowhook' }).length >= 1, 30_000);
   await sleep(7_000); // past the first delivery's delay: it must not count, nor anything else arrive
-  const requests = sink.requests.filter((r) => r.path === '/slowhook');
-  assert.equal(sink.delivered({ path: '/slowhook' }).length, 1, 'one delivered alert');
+  const requests = w.sink.requests.filter((r) => r.path === '/slowhook');
+  assert.equal(w.sink.delivered({ path: '/slowhook' }).length, 1, 'one delivered alert');
   assert.ok(requests[0].aborted, 'the first attempt died with its controller');
   assert.equal(new Set(requests.map((r) => r.key)).size, 1, 'every attempt carried the same idempotency key');
   assert.equal(await eventCount(id), 1, 'the flip was recorded once');
-  const [row] = (await db.exec('SELECT state FROM alert_outbox WHERE check_id = ?', [id])) as { state: string }[];
+  const [row] = (await w.db.exec('SELECT state FROM alert_outbox WHERE check_id = ?', [id])) as { state: string }[];
   assert.equal(row.state, 'sent');
-  const attempts = (await db.exec('SELECT a.epoch, a.ok FROM alert_attempts a JOIN alert_outbox o ON o.id = a.outbox_id WHERE o.check_id = ?', [id])) as { epoch: number; ok: number }[];
+  const attempts = (await w.db.exec('SELECT a.epoch, a.ok FROM alert_attempts a JOIN alert_outbox o ON o.id = a.outbox_id WHERE o.check_id = ?', [id])) as { epoch: number; ok: number }[];
   assert.deepEqual(attempts.map((a) => [Number(a.epoch), Number(a.ok)]), [[epoch, 1]], 'the successful attempt is recorded under the new epoch');
-  target.failing.delete('/slowpath');
+  w.target.failing.delete('/slowpath');
 });
 
 test('e. restarting the viewserver: monitoring goes on, the controller stays, nothing flips', async () => {
   await sleep(3_000); // let the previous scenario's recovery settle
-  const id = await addCheck('calm', '/calm', '/erin');
-  await waitFor('the check to run', () => target.hitCount('/calm') >= 3);
-  const before = await cluster.status();
+  const id = await w.addCheck('calm', '/calm', ['/erin']);
+  await waitFor('the check to run', () => w.target.hitCount('/calm') >= 3);
+  const before = await w.cluster.status();
   const events = await eventCount();
-  const linesBefore = cluster.viewserver.lines.length;
-  await cluster.viewserver.kill('SIGKILL');
-  const hits = target.hitCount('/calm');
-  await waitFor('checks to keep running without a viewserver', () => target.hitCount('/calm') >= hits + 3, 15_000);
-  cluster.viewserver.start();
+  const linesBefore = w.cluster.viewserver.lines.length;
+  await w.cluster.viewserver.kill('SIGKILL');
+  const hits = w.target.hitCount('/calm');
+  await waitFor('checks to keep running without a viewserver', () => w.target.hitCount('/calm') >= hits + 3, 15_000);
+  w.cluster.viewserver.start();
   const afterRestart = await waitFor('the viewserver to name a controller', async () => {
-    const s = await cluster.status().catch(() => null);
+    const s = await w.cluster.status().catch(() => null);
     return s?.controller ? s : null;
   }, 15_000);
   assert.equal(afterRestart.controller, before.controller, 'the same controller stays in office');
   assert.equal(afterRestart.epoch, before.epoch, 'no new election in the database');
-  const hitsAfter = target.hitCount('/calm');
-  await waitFor('checks to keep running', () => target.hitCount('/calm') >= hitsAfter + 3, 15_000);
+  const hitsAfter = w.target.hitCount('/calm');
+  await waitFor('checks to keep running', () => w.target.hitCount('/calm') >= hitsAfter + 3, 15_000);
   assert.equal(await eventCount(), events, 'no flip happened');
-  assert.equal(cluster.viewserver.lines.slice(linesBefore).filter((l) => l.event === 'failover').length, 0);
-  assert.equal(sink.requests.filter((r) => r.checkId === id).length, 0);
+  assert.equal(w.cluster.viewserver.lines.slice(linesBefore).filter((l) => l.event === 'failover').length, 0);
+  assert.equal(w.sink.requests.filter((r) => r.checkId === id).length, 0);
 });
