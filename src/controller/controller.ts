@@ -104,6 +104,8 @@ export class Controller {
     }));
     this.app.post<{ Body: ReleaseRequest }>('/release', { schema: { body: schemas.release }, preHandler: inOffice }, async (req) => {
       const released = req.body.locks.filter((l) => this.table.release(req.body.worker, l.id, l.lock)).length;
+      // Only a worker shutting down releases: counted live, it would keep its checks from the last one.
+      this.workers.forget(req.body.worker);
       this.pump();
       return { released };
     });

@@ -8,6 +8,11 @@ export class WorkerRegistry {
     this.lastSeen.set(worker, now);
   }
 
+  /** A worker that handed its checks back is shutting down: it no longer counts. */
+  forget(worker: string): void {
+    this.lastSeen.delete(worker);
+  }
+
   live(now: number): Set<string> {
     const alive = new Set<string>();
     for (const [name, at] of this.lastSeen) if (now - at <= this.timeoutMs) alive.add(name);

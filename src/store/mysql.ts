@@ -12,6 +12,8 @@ const RETRYABLE = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE',
   'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN',
   'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'ER_QUERY_INTERRUPTED', 'ER_UNKNOWN_COM_ERROR',
+  // A read-only replica (--read-only) refuses writes: another replica of the cluster may take them.
+  'ER_OPTION_PREVENTS_STATEMENT',
 ]);
 
 export function isRetryable(err: unknown): boolean {

@@ -560,3 +560,11 @@ test('WorkerRegistry: a worker is live while heard from within the timeout', () 
     { name: 'b', lastSeenMs: 16 * S, live: false },
   ]);
 });
+
+test('WorkerRegistry: a worker that handed its checks back (shutting down) no longer counts', () => {
+  const reg = new WorkerRegistry(15 * S);
+  reg.seen('a', T0);
+  reg.seen('b', T0);
+  reg.forget('a');
+  assert.deepEqual([...reg.live(T0 + S)], ['b']);
+});

@@ -3,21 +3,13 @@
  * retried on another, with bounded rounds; a wrong statement is the caller's error and is not retried.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { openStore } from '../../src/store/open';
+import { isRetryable } from '../../src/store/mysql';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { freePort } from '../helpers/ports';
 
 const FAST = { rounds: 2, backoffMs: 10, connectTimeoutMs: 500 };
-
-/** A port on 127.0.0.1 nobody listens on (bound once to pick it, then released). */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('database replicas', () => {
   let db: TestDatabase;
@@ -25,7 +17,7 @@ describe('database replicas', () => {
   before(async () => {
     db = await createTestDatabase();
     dead = [];
-    for (let i = 0; i < 2; i++) dead.push(`root@tcp(127.0.0.1:${await deadPort()})/${db.name}`);
+    for (let i = 0; i < 2; i++) dead.push(`root@tcp(127.0.0.1:${await freePort()})/${db.name}`);
   });
   after(() => db.drop());
 
@@ -86,4 +78,11 @@ describe('database replicas', () => {
       await store.close();
     }
   });
+});
+
+test('a read-only replica refusing a write sends it to the next replica; a wrong statement does not', () => {
+  assert.equal(isRetryable({ code: 'ER_OPTION_PREVENTS_STATEMENT' }), true);
+  assert.equal(isRetryable({ code: 'ECONNREFUSED' }), true);
+  assert.equal(isRetryable({ code: 'ER_PARSE_ERROR' }), false);
+  assert.equal(isRetryable({ code: 'ER_DUP_ENTRY' }), false);
 });
