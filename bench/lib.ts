@@ -9,8 +9,9 @@ import type { Cluster, NodeProcess } from '../test/helpers/cluster';
 import type { TestDatabase } from '../test/helpers/db';
 import { ProcWindow, type ProcCost } from './proc-stats';
 import type { Sink } from './sink';
+import { sleep } from '../test/helpers/wait';
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
 export interface BenchOptions {
   quick: boolean;

@@ -5,6 +5,7 @@
  * The killed node is restarted afterwards, as a supervisor would, before the next kill.
  */
 import type { LogLine, NodeProcess } from '../../test/helpers/cluster';
+import { waitFor } from '../../test/helpers/wait';
 import { controllerNode, median, sleep, viewStatus, type Context } from '../lib';
 
 export interface FailoverResult {
@@ -15,16 +16,6 @@ export interface FailoverResult {
   recoveryS: number[];
   medianS: number;
   medianRecoveryS: number;
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** Requests per second the target saw over [from, to). */
@@ -59,7 +50,7 @@ export async function failover(ctx: Context): Promise<FailoverResult> {
     recoveryS.push((recovered - killedAt) / 1000);
     ctx.say(`failover ${k + 1}/${kills}: killed ${victim.name}, first check after ${handoutS[k].toFixed(2)} s, 90% throughput after ${recoveryS[k].toFixed(2)} s (before: ${Math.round(before)}/s)`);
     victim.start();
-    await waitFor(`${victim.name} back as a candidate`, async () => ((await viewStatus(ctx))?.controllers.find((c) => c.addr === victim.addr)?.live ? true : undefined), 30_000);
+    await waitFor(`${victim.name} back as a candidate`, async () => (await viewStatus(ctx))?.controllers.find((c) => c.addr === victim.addr)?.live, 30_000);
     await sleep(ctx.opts.quick ? 3_000 : 5_000); // the restarted worker takes work and the rate settles
   }
   return { kills, handoutS, recoveryS, medianS: median(handoutS), medianRecoveryS: median(recoveryS) };

@@ -9,9 +9,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../helpers/cluster';
 import { startWorld, type World } from '../helpers/e2e';
+import { sleep } from '../helpers/wait';
 
 let w: World;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
   w = await startWorld({ workers: 4, confirmations: 2, passwordFor: (i) => (i === 3 ? 'wrong-password' : 'cluster-secret') });

@@ -8,9 +8,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor, type NodeProcess } from '../helpers/cluster';
 import { startWorld, type World } from '../helpers/e2e';
+import { sleep } from '../helpers/wait';
 
 let w: World;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const eventCount = async (checkId?: number) => (await w.events(checkId)).length;
 
 /** Kills the active controller's node with SIGKILL; resolves once another one is in office. */

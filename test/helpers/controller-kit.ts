@@ -55,18 +55,7 @@ export function signedCaller(app: FastifyInstance, password = PASSWORD) {
   };
 }
 
-/** Polls `probe` until it returns a truthy value or `timeoutMs` passes (then throws naming `what`). */
-export async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 25): Promise<NonNullable<T>> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep, waitFor } from './wait';
 
 /** Inserts a check; returns it as loadChecks maps it. */
 export async function addCheck(store: Store, fields: { name?: string; interval?: number; delay?: number } = {}): Promise<CheckRow> {
