@@ -164,16 +164,15 @@ export class CheckTable {
     flip.check.lastStatusChange = 0;
   }
 
+  /** The heap key: while locked, when the lock expires; otherwise when the check became due. */
   private dueAt(c: CheckState): number {
-    if (c.lock) return c.lock.until;
-    if (c.turnSet.size > 0) return 0; // a disagreement fans out to other workers at once
-    return c.lastTime + c.row.interval * 1000;
+    return c.lock ? c.lock.until : this.becameDue(c);
   }
 
   /**
-   * When the check became due, for lateness (the heap key says when to hand it out, which is 0 for
-   * "at once"): the result that opened a round of confirmations, the load of a check never run, or
-   * its interval after the last result. A check whose lock expired was due long ago, and counts so.
+   * When the check became due: a disagreement fans out to other workers at once (from the result
+   * that opened the round), a check never run is due from its load, any other an interval after
+   * its last result. A check whose lock expired was due long ago, and counts so for lateness.
    */
   private becameDue(c: CheckState): number {
     if (c.turnSet.size > 0) return c.lastTime;
