@@ -8,7 +8,7 @@ import type { ViewserverStatus } from '../src/viewserver/viewserver';
 import type { Cluster, NodeProcess } from '../test/helpers/cluster';
 import type { TestDatabase } from '../test/helpers/db';
 import { ProcWindow, type ProcCost } from './proc-stats';
-import type { Sink } from './sink';
+import type { AlertSink } from '../test/helpers/alert-sink';
 import { sleep } from '../test/helpers/wait';
 
 export { sleep };
@@ -27,7 +27,7 @@ export interface Context {
   opts: BenchOptions;
   db: TestDatabase;
   target: TargetProcess;
-  sink: Sink;
+  sink: AlertSink;
   cluster: Cluster;
   client: PeerClient;
   /** Progress line on stderr (the table goes to stdout). */

@@ -14,7 +14,7 @@ import { Cluster } from '../test/helpers/cluster';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/db';
 import { controllerNode, PeerClient, round, runCeiling, sleep, startTargetProcess, type BenchOptions, type Context, type TargetProcess, type WindowResult } from './lib';
 import { profileTop } from './profile-top';
-import { startSink, type Sink } from './sink';
+import { startAlertSink, type AlertSink } from '../test/helpers/alert-sink';
 import { detection, type DetectionResult } from './scenarios/detection';
 import { failover, type FailoverResult } from './scenarios/failover';
 import { pacedPhase, saturatedPhase, type PhaseResult } from './scenarios/load';
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
 
   let db: TestDatabase | undefined;
   let target: TargetProcess | undefined;
-  let sink: Sink | undefined;
+  let sink: AlertSink | undefined;
   let cluster: Cluster | undefined;
   const client = new PeerClient('cluster-secret');
   const out: {
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   async function clusterScenarios(): Promise<void> {
     db = await createTestDatabase('gbm_bench');
     target = await startTargetProcess();
-    sink = await startSink();
+    sink = await startAlertSink();
     const concurrency = opts.workers * opts.numThreads;
     say(`ceiling: bare undici, ${concurrency} in flight, fresh connection per request`);
     const ceilingS = opts.quick ? 8 : 20;

@@ -8,6 +8,9 @@ import { insertChecks, median, sleep, type Context } from '../lib';
 const INTERVAL_S = 2;
 const DELAY = 2;
 
+/** The first offline alert the sink received for a check. */
+const firstOffline = (ctx: Context, id: number) => ctx.sink.requests.find((r) => r.checkId === id && r.status === 'offline');
+
 export interface DetectionResult {
   checks: number;
   intervalS: number;
@@ -25,7 +28,7 @@ export async function detection(ctx: Context): Promise<DetectionResult> {
   const paths = Array.from({ length: k }, (_, i) => `/d/${i}`);
   const ids = await insertChecks(ctx.db, paths.map((p, i) => ({ name: `detect ${i}`, url: ctx.target.url(p), interval: INTERVAL_S, delay: DELAY })));
   for (const id of ids) {
-    const c = (await ctx.db.exec(`INSERT INTO contacts (type, data) VALUES ('http', ?)`, [`${ctx.sink.url}/${id}`])) as { insertId: number };
+    const c = (await ctx.db.exec(`INSERT INTO contacts (type, data) VALUES ('http', ?)`, [ctx.sink.url(`/alert/${id}`)])) as { insertId: number };
     await ctx.db.exec(`INSERT INTO alerts (check_id, contact_id, type) VALUES (?, ?, 'offline')`, [id, c.insertId]);
   }
   const until = Date.now() + 60_000;
@@ -40,12 +43,12 @@ export async function detection(ctx: Context): Promise<DetectionResult> {
     await ctx.target.fail(p);
     await sleep((INTERVAL_S * 1000) / k);
   }
-  while (Date.now() < until && !ids.every((id) => ctx.sink.first(id, 'offline'))) await sleep(100);
+  while (Date.now() < until && !ids.every((id) => firstOffline(ctx, id))) await sleep(100);
   const { firstFail } = await ctx.target.stats();
   await ctx.db.exec(`UPDATE checks SET enabled = 0 WHERE id IN (${ids.join(', ')})`);
   const earliestS = DELAY * INTERVAL_S;
   const excessS = ids.flatMap((id, i) => {
-    const alert = ctx.sink.first(id, 'offline');
+    const alert = firstOffline(ctx, id);
     const failed = firstFail[paths[i]];
     return alert && failed ? [(alert.at - failed) / 1000 - earliestS] : [];
   });

@@ -11,6 +11,8 @@ export interface SinkRequest {
   checkId: number;
   status: string;
   message: string;
+  /** When the request reached the sink (before its body): when the contact was alerted. */
+  at: number;
   delivered: boolean;
   aborted: boolean;
 }
@@ -26,6 +28,7 @@ export interface AlertSink {
 
 export async function startAlertSink(): Promise<AlertSink> {
   const server = createServer((req, res) => {
+    const at = Date.now();
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
@@ -33,7 +36,7 @@ export async function startAlertSink(): Promise<AlertSink> {
       const entry: SinkRequest = {
         path: req.url ?? '', key: String(req.headers['idempotency-key'] ?? form.get('idempotency_key') ?? ''),
         checkId: Number(form.get('check_id')), status: form.get('status') ?? '', message: form.get('message') ?? '',
-        delivered: false, aborted: false,
+        at, delivered: false, aborted: false,
       };
       sink.requests.push(entry);
       res.on('finish', () => (entry.delivered = true));
