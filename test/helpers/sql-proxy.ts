@@ -71,11 +71,11 @@ export class SqlProxy {
   private constructor(private readonly server: Server, readonly port: number, readonly target: { host: string; port: number }) {}
 
   static async start(target: { host: string; port: number } = { host: '127.0.0.1', port: 3306 }): Promise<SqlProxy> {
-    let proxy!: SqlProxy;
-    const server = createServer((client) => proxy.accept(client));
+    const holder: { proxy?: SqlProxy } = {};
+    const server = createServer((client) => holder.proxy!.accept(client));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new SqlProxy(server, (server.address() as AddressInfo).port, target);
-    return proxy;
+    holder.proxy = new SqlProxy(server, (server.address() as AddressInfo).port, target);
+    return holder.proxy;
   }
 
   /** A mysql:// DSN through the proxy (root, empty password, as test/helpers/db.ts). */
