@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type { Config } from '../config/types';
 import { describeNetError, emailBody, subjectLine } from './message';
-import type { AlertNotice, ContactType, SendResult } from './types';
+import { PermanentContactError, type AlertNotice, type ContactType, type SendResult } from './types';
 
 /** Connect and greeting deadlines: a dead relay must not hold an alert for minutes. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -22,8 +22,8 @@ export interface Mail {
  * implicit TLS on port 465, and AUTH only when a username is set.
  */
 export async function sendMail(smtp: Config['smtp'], mail: Mail): Promise<string> {
-  if (!smtp.host) throw new Error('[smtp] host is not set in the config');
-  if (!mail.to.trim()) throw new Error('no e-mail address given');
+  if (!smtp.host) throw new PermanentContactError('[smtp] host is not set in the config');
+  if (!mail.to.trim()) throw new PermanentContactError('no e-mail address given');
   const transport = nodemailer.createTransport({
     host: smtp.host,
     port: smtp.port,
@@ -37,10 +37,21 @@ export async function sendMail(smtp: Config['smtp'], mail: Mail): Promise<string
     const info = await transport.sendMail({ from: smtp.from, ...mail });
     return info.messageId;
   } catch (err) {
-    throw new Error(`SMTP ${smtp.host}:${smtp.port}: ${describeSmtpError(err)}`, { cause: err });
+    const text = `SMTP ${smtp.host}:${smtp.port}: ${describeSmtpError(err)}`;
+    throw isPermanentSmtpError(err) ? new PermanentContactError(text, { cause: err }) : new Error(text, { cause: err });
   } finally {
     transport.close();
   }
+}
+
+/**
+ * Refused credentials and 5xx replies (RFC 5321: permanent, e.g. "550 no such user") fail again
+ * on every retry; 4xx replies and network trouble may pass later.
+ */
+function isPermanentSmtpError(err: unknown): boolean {
+  const e = err as { code?: string; responseCode?: number };
+  if (e?.code === 'EAUTH') return true;
+  return typeof e?.responseCode === 'number' && e.responseCode >= 500 && e.responseCode <= 599;
 }
 
 /** nodemailer tags its errors with a code; turn the common ones into a plain cause. */

@@ -2,7 +2,7 @@
 import { request } from 'undici';
 import type { Config } from '../config/types';
 import { describeNetError } from './message';
-import type { AlertNotice, ContactType, SendResult } from './types';
+import { isPermanentHttpStatus, PermanentContactError, type AlertNotice, type ContactType, type SendResult } from './types';
 
 /** Whole-request deadline (connect, answer, body): a stuck receiver must not hold the alert queue. */
 export const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -22,17 +22,18 @@ export function webhookForm(n: AlertNotice): URLSearchParams {
 
 /**
  * Posts the alert and resolves with `HTTP <code>` on a 2xx answer. Redirects are not followed
- * (a 3xx is a failure naming the Location), so an alert never silently turns into a GET.
+ * (a 3xx is a failure naming the Location), so an alert never silently turns into a GET. A 4xx
+ * other than 408/429 and a bad URL are permanent; the rest may pass on a retry.
  */
 export async function postWebhook(url: string, notice: AlertNotice, timeoutMs = WEBHOOK_TIMEOUT_MS): Promise<SendResult> {
   let target: URL;
   try {
     target = new URL(url.trim());
   } catch {
-    throw new Error(`invalid webhook URL ${JSON.stringify(url)}`);
+    throw new PermanentContactError(`invalid webhook URL ${JSON.stringify(url)}`);
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-    throw new Error(`invalid webhook URL ${JSON.stringify(url)}: only http and https are supported`);
+    throw new PermanentContactError(`invalid webhook URL ${JSON.stringify(url)}: only http and https are supported`);
   }
   let statusCode: number;
   let location: string | string[] | undefined;
@@ -55,7 +56,9 @@ export async function postWebhook(url: string, notice: AlertNotice, timeoutMs = 
   }
   if (statusCode < 200 || statusCode > 299) {
     const moved = location ? ` (redirect to ${String(location)} not followed)` : '';
-    throw new Error(`webhook ${target.origin}: answered HTTP ${statusCode}${moved}`);
+    const text = `webhook ${target.origin}: answered HTTP ${statusCode}${moved}`;
+    // A redirect stays temporary: maintenance pages redirect for a while, then the hook is back.
+    throw isPermanentHttpStatus(statusCode) ? new PermanentContactError(text) : new Error(text);
   }
   return { providerId: `HTTP ${statusCode}` };
 }

@@ -2,7 +2,7 @@
 import twilio from 'twilio';
 import type { Config } from '../config/types';
 import { describeNetError } from './message';
-import type { SendResult } from './types';
+import { isPermanentHttpStatus, PermanentContactError, type SendResult } from './types';
 
 /** Per-request deadline: Twilio answers in well under a second when it is healthy. */
 export const TWILIO_TIMEOUT_MS = 10_000;
@@ -23,12 +23,12 @@ export function twilioSetup(config: Config): TwilioSetup {
   const missing = [['accountSid', accountSid], ['authToken', authToken], ['from', from]]
     .filter(([, value]) => !value)
     .map(([key]) => key);
-  if (missing.length > 0) throw new Error(`[twilio] ${missing.join(', ')} not set in the config`);
+  if (missing.length > 0) throw new PermanentContactError(`[twilio] ${missing.join(', ')} not set in the config`);
   let client: twilio.Twilio;
   try {
     client = twilio(accountSid, authToken, { timeout: TWILIO_TIMEOUT_MS });
   } catch (err) {
-    throw new Error(`[twilio] accountSid: ${(err as Error).message}`, { cause: err });
+    throw new PermanentContactError(`[twilio] accountSid: ${(err as Error).message}`, { cause: err });
   }
   client.api.baseUrl = apiBase;
   return { client, from, apiBase };
@@ -56,12 +56,15 @@ export async function sendThroughTwilio(
   create: (client: twilio.Twilio, from: string, to: string) => Promise<{ sid: string }>,
 ): Promise<SendResult> {
   const to = data.trim();
-  if (!to) throw new Error('no phone number given');
+  if (!to) throw new PermanentContactError('no phone number given');
   const { client, from, apiBase } = twilioSetup(config);
   try {
     const { sid } = await create(client, from, to);
     return { providerId: sid, charge: { type, data: sid } };
   } catch (err) {
-    throw new Error(describeTwilioError(err, apiBase), { cause: err });
+    const text = describeTwilioError(err, apiBase);
+    // Twilio's 4xx (invalid number 21211, refused credentials 20003, …) fail again on every retry.
+    const permanent = err instanceof twilio.RestException && isPermanentHttpStatus(err.status);
+    throw permanent ? new PermanentContactError(text, { cause: err }) : new Error(text, { cause: err });
   }
 }

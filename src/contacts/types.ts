@@ -23,6 +23,32 @@ export interface SendResult {
 
 export interface ContactType {
   name: string;
-  /** Resolves on success; rejects with an Error whose message names the cause. */
+  /**
+   * Resolves on success; rejects with an Error whose message names the cause: a
+   * PermanentContactError when sending the same alert again cannot succeed (the dispatcher then
+   * ends the delivery at once and tells the admin), any other Error when a retry may help.
+   */
   send(data: string, notice: AlertNotice, config: Config): Promise<SendResult>;
+}
+
+/**
+ * A failure that resending cannot fix: the receiver refused this alert or this contact for good
+ * (a webhook's 4xx other than 408/429, an invalid phone number, refused credentials, an unknown
+ * contact type, missing settings). Network errors, timeouts and 5xx answers are plain Errors.
+ */
+export class PermanentContactError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PermanentContactError';
+  }
+}
+
+/** Whether an error from `send` is permanent (see PermanentContactError). */
+export function isPermanentContactError(err: unknown): err is PermanentContactError {
+  return err instanceof PermanentContactError;
+}
+
+/** HTTP answers that say "this request will never be accepted": 4xx except timeout and rate limit. */
+export function isPermanentHttpStatus(status: number): boolean {
+  return status >= 400 && status <= 499 && status !== 408 && status !== 429;
 }

@@ -19,6 +19,8 @@ export interface SmtpOptions {
   auth?: { user: string; pass: string };
   /** Offer STARTTLS (with smtp-server's self-signed certificate). */
   starttls?: boolean;
+  /** Recipients refused at RCPT TO, with the reply code (550 permanent, 450 temporary). */
+  refuse?: Record<string, number>;
 }
 
 export interface TestSmtp {
@@ -38,6 +40,11 @@ export async function startSmtp(opts: SmtpOptions = {}): Promise<TestSmtp> {
     onAuth(auth, _session, cb) {
       if (opts.auth && auth.username === opts.auth.user && auth.password === opts.auth.pass) cb(null, { user: auth.username });
       else cb(new Error('Invalid username or password'));
+    },
+    onRcptTo(address, _session, cb) {
+      const code = opts.refuse?.[address.address];
+      if (!code) return cb();
+      cb(Object.assign(new Error(`mailbox ${address.address} refused`), { responseCode: code }));
     },
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
