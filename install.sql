@@ -98,7 +98,58 @@ CREATE INDEX alert_outbox_due ON alert_outbox (state, next_attempt_at);
 CREATE INDEX alert_outbox_event ON alert_outbox (event_id);
 CREATE INDEX alert_attempts_outbox ON alert_attempts (outbox_id);
 
+-- push checks (migration 5)
+CREATE TABLE pings (
+  id BIGINT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+  check_id INT NOT NULL,
+  kind VARCHAR(16) NOT NULL,
+  exit_status INT NULL,
+  rid VARCHAR(64) NULL,
+  body TEXT NULL,
+  received_at BIGINT NOT NULL,
+  node VARCHAR(255) NOT NULL DEFAULT '',
+  remote VARCHAR(64) NOT NULL DEFAULT '',
+  route VARCHAR(16) NOT NULL DEFAULT ''
+) DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE push_state (
+  check_id INT NOT NULL PRIMARY KEY,
+  seq BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  last_ping_at BIGINT NULL,
+  last_kind VARCHAR(16) NULL,
+  last_success_at BIGINT NULL,
+  last_outcome VARCHAR(16) NULL,
+  last_outcome_at BIGINT NULL,
+  last_message VARCHAR(1024) NULL,
+  fails BIGINT NOT NULL DEFAULT 0,
+  run_started_at BIGINT NULL,
+  run_rid VARCHAR(64) NULL,
+  deregistered_at BIGINT NULL,
+  pings INT NOT NULL DEFAULT 0
+) DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE push_clock (
+  id INT NOT NULL PRIMARY KEY,
+  seq BIGINT NOT NULL DEFAULT 0,
+  last_ping_at BIGINT NOT NULL DEFAULT 0
+);
+
+CREATE TABLE push_listening (
+  id BIGINT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+  node VARCHAR(255) NOT NULL,
+  from_at BIGINT NOT NULL,
+  to_at BIGINT NOT NULL
+) DEFAULT CHARSET=utf8mb4;
+
+ALTER TABLE check_events ADD COLUMN kind VARCHAR(16) CHARACTER SET utf8mb4 NULL;
+CREATE INDEX pings_check ON pings (check_id, id);
+CREATE INDEX push_state_seq ON push_state (seq);
+CREATE INDEX push_listening_to ON push_listening (to_at);
+INSERT INTO push_clock (id, seq, last_ping_at) VALUES (1, 0, 0);
+
 INSERT INTO controller_lease (id, epoch) VALUES (1, 0);
 INSERT INTO schema_migrations (version, description) VALUES
   (1, 'original gobearmon tables (checks, contacts, alerts, check_events, charges)'),
-  (2, 'fencing lease, alert outbox and attempt history, check_events.message, indexes');
+  (2, 'fencing lease, alert outbox and attempt history, check_events.message, indexes'),
+  (5, 'push checks: pings, push_state, push_clock, push_listening, check_events.kind');

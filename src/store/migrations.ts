@@ -4,6 +4,7 @@
  */
 import type { Driver } from './driver';
 import { ORIGINAL_TABLES, OUR_COLUMNS, OUR_INDEXES, OUR_TABLES } from './schema';
+import { PUSH_COLUMNS, PUSH_INDEXES, PUSH_TABLES } from './schema-push';
 
 interface Migration {
   version: number;
@@ -33,6 +34,20 @@ export const MIGRATIONS: Migration[] = [
         if (!(await db.hasColumn(table, column))) await db.run(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
       }
       for (const [table, name, columns] of OUR_INDEXES) {
+        if (!(await db.hasIndex(table, name))) await db.run(`CREATE INDEX ${name} ON ${table} (${columns})`);
+      }
+    },
+  },
+  {
+    version: 5,
+    description: 'push checks: pings, push_state, push_clock, push_listening, check_events.kind',
+    async up(db) {
+      for (const [table, ddl] of Object.entries(PUSH_TABLES)) await createTable(db, table, ddl(db.dialect));
+      await db.run(`${db.dialect === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE'} INTO push_clock (id, seq, last_ping_at) VALUES (1, 0, 0)`);
+      for (const [table, column, definition] of PUSH_COLUMNS) {
+        if (!(await db.hasColumn(table, column))) await db.run(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition(db.dialect)}`);
+      }
+      for (const [table, name, columns] of PUSH_INDEXES) {
         if (!(await db.hasIndex(table, name))) await db.run(`CREATE INDEX ${name} ON ${table} (${columns})`);
       }
     },
