@@ -12,7 +12,7 @@ import { parseAddr, parseBool, parseHostPort, parseInteger, parseSecondsMs, pars
 
 /** Every known key, lower-cased, per section; `list` keys may repeat. */
 const KEYS: Record<string, Record<string, 'one' | 'list'>> = {
-  default: { debug: 'one', password: 'one' },
+  default: { debug: 'one', password: 'one', logformat: 'one' },
   controller: {
     addr: 'one', database: 'list', confirmations: 'one', reloadinterval: 'one', locktimeout: 'one',
     workertimeout: 'one', alertmaxattempts: 'one', alertretrybase: 'one', alertretrymax: 'one',
@@ -22,6 +22,8 @@ const KEYS: Record<string, Record<string, 'one' | 'list'>> = {
   smtp: { host: 'one', port: 'one', from: 'one', username: 'one', password: 'one', admin: 'one' },
   dns: { server: 'one' },
   twilio: { accountsid: 'one', authtoken: 'one', from: 'one', apibase: 'one' },
+  telegram: { token: 'one', apiurl: 'one' },
+  pushover: { token: 'one', apiurl: 'one' },
 };
 
 const DSN_FORMS = 'user:password@tcp(host:port)/dbname, mysql://user:password@host:port/dbname or sqlite:/path/file.db';
@@ -55,6 +57,12 @@ export function parseIni(text: string, file: string): Raw {
     }
   }
   return raw;
+}
+
+function parseLogFormat(v: string): 'json' | 'pretty' {
+  const f = v.trim().toLowerCase();
+  if (f !== 'json' && f !== 'pretty') throw new Error('allowed: json (one JSON object per line) or pretty (one readable line per event)');
+  return f;
 }
 
 export function loadConfig(file: string): Config {
@@ -122,7 +130,7 @@ export function buildConfig(raw: Raw, file: string): Config {
   const config: Config = {
     file,
     role,
-    default: { debug: read('default', 'debug', false, parseBool), password },
+    default: { debug: read('default', 'debug', false, parseBool), password, logFormat: read('default', 'logformat', 'json', parseLogFormat) },
     controller: {
       addr: controllerAddr,
       database: databases,
@@ -161,6 +169,8 @@ export function buildConfig(raw: Raw, file: string): Config {
       from: str('twilio', 'from'),
       apiBase: read('twilio', 'apibase', 'https://api.twilio.com', parseUrl),
     },
+    telegram: { token: str('telegram', 'token'), apiUrl: read('telegram', 'apiurl', 'https://api.telegram.org', parseUrl) },
+    pushover: { token: str('pushover', 'token'), apiUrl: read('pushover', 'apiurl', 'https://api.pushover.net', parseUrl) },
   };
 
   if (role === 'worker') {

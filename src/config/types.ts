@@ -6,7 +6,7 @@ export interface Config {
   /** Path of the file it was read from, for messages. */
   file: string;
   role: Role;
-  default: { debug: boolean; password: string };
+  default: { debug: boolean; password: string; logFormat: 'json' | 'pretty' };
   controller: {
     addr: string;
     database: string[];
@@ -39,4 +39,7 @@ export interface Config {
   smtp: { host: string; port: number; from: string; username: string; password: string; admin: string };
   dns: { server: string };
   twilio: { accountSid: string; authToken: string; from: string; apiBase: string };
+  /** Chat contacts: the default bot/app token and the API base URL (changed only for tests or proxies). */
+  telegram: { token: string; apiUrl: string };
+  pushover: { token: string; apiUrl: string };
 }

@@ -13,6 +13,12 @@ export function summaryLine(n: AlertNotice): string {
     : `Check [${n.checkName}] is now ${n.status}: ${n.message}`;
 }
 
+/** The one line chat providers post: the summary, or "still offline" for a reminder. */
+export function chatLine(n: AlertNotice): string {
+  if (n.event === 'reminder') return `Check [${n.checkName}] is still ${n.status}: ${n.message}`;
+  return summaryLine(n);
+}
+
 /** The e-mail body: summary, blank line, the check's facts, signature (as the original). */
 export function emailBody(n: AlertNotice): string {
   return `${summaryLine(n)}\n\nID: ${n.checkId}\nName: ${n.checkName}\nType: ${n.checkType}\nData: ${n.checkData}\n\ngobearmon`;

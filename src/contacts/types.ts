@@ -12,6 +12,12 @@ export interface AlertNotice {
   message: string;
   /** Stable per (flip, contact): lets a receiver drop a resend after a failover. */
   idempotencyKey: string;
+  /** `alert` for a flip, `reminder` for a repeat while the check stays down (default alert). */
+  event?: 'alert' | 'reminder';
+  /** When the flip (or reminder) was recorded, epoch ms (default: now). */
+  time?: number;
+  /** The check's tags, when the store has them. */
+  tags?: string[];
 }
 
 export interface SendResult {
@@ -29,6 +35,8 @@ export interface ContactType {
    * ends the delivery at once and tells the admin), any other Error when a retry may help.
    */
   send(data: string, notice: AlertNotice, config: Config): Promise<SendResult>;
+  /** Why `data` can never work (checked at reload, logged once), or null when it looks usable. */
+  validate?(data: string, config: Config): string | null;
 }
 
 /**
