@@ -51,7 +51,7 @@ export async function startViewserver(config: Config, log: Logger): Promise<Runn
 
 export async function runNode(file: string): Promise<number> {
   const config = loadConfig(file);
-  const log = createLogger(config.default.debug, config.role === 'worker' ? config.worker.name : 'viewserver');
+  const log = createLogger(config.default.debug, config.role === 'worker' ? config.worker.name : 'viewserver', config.default.logFormat);
   let node: RunningNode;
   try {
     node = config.role === 'worker' ? await startWorkerNode(config, log) : await startViewserver(config, log);

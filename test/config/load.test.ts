@@ -34,7 +34,7 @@ describe('sample config files', () => {
   test('gobearmon.worker.cfg is a worker node with the values it shows', () => {
     const c = loadConfig(WORKER_SAMPLE);
     assert.equal(c.role, 'worker');
-    assert.deepEqual(c.default, { debug: false, password: 'secretChangeMe' });
+    assert.deepEqual(c.default, { debug: false, password: 'secretChangeMe', logFormat: 'json' });
     assert.deepEqual(c.controller, {
       addr: ':8888',
       database: ['monitor:password@tcp(mysql1:3306)/monitor', 'monitor@tcp(mysql2:3306)/monitor', 'mysql://monitor:password@mysql3:3306/monitor'],
@@ -48,11 +48,11 @@ describe('sample config files', () => {
     });
     // `name` is commented out in the sample (it must differ per node), so the default applies.
     assert.deepEqual(c.worker, { viewAddr: 'viewserver:8888', numThreads: 16, name: `${hostname()}:8888` });
-    assert.deepEqual(c.smtp, {
-      host: 'smtp.example.com', port: 587, from: 'noreply@gobearmon', username: 'gobearmon', password: 'gobearmon', admin: 'admin@gobearmon',
-    });
+    // SMTP and Twilio are examples in comments: a fresh install sends no mail and places no calls.
+    assert.deepEqual(c.smtp, { host: '', port: 25, from: 'gobearmon@localhost', username: '', password: '', admin: '' });
     assert.deepEqual(c.dns, { server: '127.0.0.1' });
-    assert.deepEqual(c.twilio, { accountSid: 'asdf', authToken: 'asdf', from: '+9999999999', apiBase: 'https://api.twilio.com' });
+    assert.deepEqual(c.twilio, { accountSid: '', authToken: '', from: '', apiBase: 'https://api.twilio.com' });
+    assert.deepEqual(c.telegram, { token: '', apiUrl: 'https://api.telegram.org' });
   });
 
   test('gobearmon.viewserver.cfg is the viewserver with five controllers', () => {
@@ -66,8 +66,8 @@ describe('sample config files', () => {
       probeTimeoutMs: 1_000,
       probeFailures: 2,
     });
-    assert.equal(c.smtp.admin, 'admin@gobearmon');
-    assert.equal(c.smtp.port, 587);
+    assert.equal(c.smtp.host, '');
+    assert.equal(c.smtp.admin, '');
   });
 
   // Every key of the role appears in its sample, set or (for per-node `name`) commented out.
@@ -78,7 +78,7 @@ describe('sample config files', () => {
     const expected = [
       'default', 'debug', 'password', 'controller', 'addr', 'database', 'confirmations', 'reloadinterval', 'locktimeout', 'workertimeout',
       'alertmaxattempts', 'alertretrybase', 'alertretrymax', 'worker', 'viewaddr', 'numthreads', 'name', 'smtp', 'host', 'port', 'from',
-      'username', 'admin', 'dns', 'server', 'twilio', 'accountsid', 'authtoken', 'apibase',
+      'username', 'admin', 'dns', 'server', 'twilio', 'accountsid', 'authtoken', 'apibase', 'logformat', 'telegram', 'token', 'apiurl', 'pushover',
     ];
     for (const k of expected) assert.ok(keys.has(k), `${k} missing from the worker sample`);
   });

@@ -31,10 +31,10 @@ test('the call speaks name, status and reason, XML-escaped inline TwiML', () => 
   assert.match(twiml, /a&lt;b&amp;c/);
 });
 
-test('registry knows the four types and rejects an unknown one by name', async () => {
-  assert.deepEqual([...contactTypes.keys()], ['email', 'sms', 'voice', 'http']);
+test('registry knows every type and rejects an unknown one by name', async () => {
+  assert.deepEqual([...contactTypes.keys()], ['email', 'sms', 'voice', 'http', 'webhook', 'slack', 'discord', 'teams', 'telegram', 'ntfy', 'pushover']);
   const config = workerConfig();
   await assert.rejects(sendAlert('pager', 'x', offline, config), {
-    message: 'unknown contact type "pager"; known types: email, sms, voice, http',
+    message: 'unknown contact type "pager"; known types: email, sms, voice, http, webhook, slack, discord, teams, telegram, ntfy, pushover',
   });
 });
