@@ -6,5 +6,6 @@ import { probeCommand } from './probe';
 import { sqlCommand } from './sql';
 import { statusCommand } from './status';
 import { demoCommand } from './demo';
+import { watchCommand } from './watch';
 
-export const commands: Command[] = [migrateCommand, notifyCommand, probeCommand, sqlCommand, statusCommand, demoCommand];
+export const commands: Command[] = [migrateCommand, notifyCommand, probeCommand, sqlCommand, statusCommand, demoCommand, watchCommand];
