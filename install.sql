@@ -148,8 +148,26 @@ CREATE INDEX push_state_seq ON push_state (seq);
 CREATE INDEX push_listening_to ON push_listening (to_at);
 INSERT INTO push_clock (id, seq, last_ping_at) VALUES (1, 0, 0);
 
+-- web (migration 6)
+ALTER TABLE checks ADD COLUMN tags VARCHAR(1024) CHARACTER SET utf8mb4 NOT NULL DEFAULT '';
+CREATE TABLE check_rollups (
+  check_id INT NOT NULL,
+  minute BIGINT NOT NULL,
+  epoch BIGINT NOT NULL,
+  runs INT NOT NULL,
+  failures INT NOT NULL,
+  sum_ms BIGINT NOT NULL,
+  max_ms INT NOT NULL,
+  last_at BIGINT NOT NULL,
+  last_ms INT NOT NULL,
+  last_ok TINYINT(1) NOT NULL,
+  PRIMARY KEY (check_id, minute, epoch)
+) DEFAULT CHARSET=utf8mb4;
+CREATE INDEX check_rollups_minute ON check_rollups (minute);
+
 INSERT INTO controller_lease (id, epoch) VALUES (1, 0);
 INSERT INTO schema_migrations (version, description) VALUES
   (1, 'original gobearmon tables (checks, contacts, alerts, check_events, charges)'),
   (2, 'fencing lease, alert outbox and attempt history, check_events.message, indexes'),
-  (5, 'push checks: pings, push_state, push_clock, push_listening, check_events.kind');
+  (5, 'push checks: pings, push_state, push_clock, push_listening, check_events.kind'),
+  (6, 'web: checks.tags and per-check per-minute rollups');

@@ -24,6 +24,7 @@ const KEYS: Record<string, Record<string, 'one' | 'list'>> = {
   twilio: { accountsid: 'one', authtoken: 'one', from: 'one', apibase: 'one' },
   telegram: { token: 'one', apiurl: 'one' },
   pushover: { token: 'one', apiurl: 'one' },
+  web: { addr: 'one', user: 'one', password: 'one', apikey: 'one', metricstoken: 'one', public: 'one', retentiondays: 'one' },
 };
 
 const DSN_FORMS = 'user:password@tcp(host:port)/dbname, mysql://user:password@host:port/dbname or sqlite:/path/file.db';
@@ -171,8 +172,21 @@ export function buildConfig(raw: Raw, file: string): Config {
     },
     telegram: { token: str('telegram', 'token'), apiUrl: read('telegram', 'apiurl', 'https://api.telegram.org', parseUrl) },
     pushover: { token: str('pushover', 'token'), apiUrl: read('pushover', 'apiurl', 'https://api.pushover.net', parseUrl) },
+    web: {
+      addr: read('web', 'addr', '', (v) => parseAddr(v, false)),
+      user: str('web', 'user'),
+      password: str('web', 'password'),
+      apiKey: str('web', 'apikey'),
+      metricsToken: str('web', 'metricstoken'),
+      public: read('web', 'public', false, parseBool),
+      retentionDays: read('web', 'retentiondays', 90, (v) => parseInteger(v, 1, 3650)),
+    },
   };
 
+  if (config.web.addr && role !== 'worker') fail('web', 'addr', 'allowed only on a worker node (it reads the database); remove it from the viewserver\'s config');
+  if (Boolean(config.web.user) !== Boolean(config.web.password)) {
+    fail('web', config.web.user ? 'password' : 'user', 'allowed: user and password both set (the dashboard login) or both empty (no dashboard)');
+  }
   if (role === 'worker') {
     if (databases.length === 0) fail('controller', 'database', `required on a worker node; allowed: one or more lines of ${DSN_FORMS}`);
     if (!config.worker.viewAddr) fail('worker', 'viewAddr', 'required on a worker node; allowed: the viewserver\'s host:port');

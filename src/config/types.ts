@@ -42,4 +42,19 @@ export interface Config {
   /** Chat contacts: the default bot/app token and the API base URL (changed only for tests or proxies). */
   telegram: { token: string; apiUrl: string };
   pushover: { token: string; apiUrl: string };
+  /** The web role (SPEC §11); served only when `addr` is set, on worker nodes. */
+  web: {
+    addr: string;
+    /** Dashboard login; both empty: no dashboard. */
+    user: string;
+    password: string;
+    /** Bearer key of /api/v1; empty: no API. */
+    apiKey: string;
+    /** Bearer token of /metrics; empty: /metrics is open. */
+    metricsToken: string;
+    /** Public status pages, health and badges without login. */
+    public: boolean;
+    /** Days of per-minute result history kept (the controller prunes older rollups). */
+    retentionDays: number;
+  };
 }

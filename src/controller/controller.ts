@@ -21,6 +21,7 @@ import { AlertDispatcher, type SendFn } from './alert-dispatcher';
 import { CheckTable, type CheckState, type Flip } from './check-table';
 import { effectiveQuorum } from './confirmation';
 import { ControllerMetrics, type MetricsSnapshot } from './metrics';
+import { RollupWriter } from './rollups';
 import { WorkerRegistry } from './workers';
 
 export interface ControllerOptions {
@@ -51,6 +52,7 @@ export class Controller {
   /** The definition each check was last validated in: the row itself, so no copy of its data is kept. */
   private readonly validated = new Map<number, CheckRow>();
   private readonly metrics = new ControllerMetrics();
+  private readonly rollups: RollupWriter;
   private epoch = 0;
   private view = 0;
   private taking: Promise<void> | null = null;
@@ -71,6 +73,7 @@ export class Controller {
       onFlipDead: (row) => void this.flipDead(row),
       onFenced: (err) => this.stepDown(err.message),
     }, this.clock);
+    this.rollups = new RollupWriter(store, log, this.clock, { retentionDays: config.web.retentionDays });
     this.app = createNodeServer(config.default.password, log);
     this.routes();
   }
@@ -145,6 +148,7 @@ export class Controller {
       log.info({ event: 'election', epoch, view }, 'took office as the active controller');
       await this.reload();
       this.dispatcher.start(epoch);
+      this.rollups.start(epoch);
     } catch (err) {
       log.error({ event: 'election_failed', view, err: (err as Error).message }, 'could not take office');
     }
@@ -155,6 +159,7 @@ export class Controller {
     this.opts.log.warn({ event: 'step_down', epoch: this.epoch, reason }, 'stepped down as controller');
     this.epoch = 0;
     this.dispatcher.stop();
+    this.rollups.stop();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
     this.reloadTimer = this.pumpTimer = null;
@@ -293,6 +298,7 @@ export class Controller {
       }
       accepted++;
       this.metrics.results++;
+      this.rollups.add(r.id, now, r.status, r.durationMs ?? 0);
       // Started on the worker's clock: exact on one host, as good as NTP across hosts.
       if (due !== undefined) this.metrics.lateness((r.startedAt ?? now) - due);
       if (outcome.flip) {
@@ -367,6 +373,7 @@ export class Controller {
     this.closed = true;
     await this.taking;
     const epoch = this.epoch;
+    await this.rollups.flush(); // a successor starts with an empty buffer: write ours while still in office
     this.stepDown('shutting down');
     if (epoch) await this.dispatcher.idle(5_000);
     await this.app.close();

@@ -5,6 +5,7 @@
 import type { Driver } from './driver';
 import { ORIGINAL_TABLES, OUR_COLUMNS, OUR_INDEXES, OUR_TABLES } from './schema';
 import { PUSH_COLUMNS, PUSH_INDEXES, PUSH_TABLES } from './schema-push';
+import { ROLLUP_INDEXES, ROLLUP_TABLE, TAGS_COLUMN } from './schema-web';
 
 interface Migration {
   version: number;
@@ -48,6 +49,17 @@ export const MIGRATIONS: Migration[] = [
         if (!(await db.hasColumn(table, column))) await db.run(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition(db.dialect)}`);
       }
       for (const [table, name, columns] of PUSH_INDEXES) {
+        if (!(await db.hasIndex(table, name))) await db.run(`CREATE INDEX ${name} ON ${table} (${columns})`);
+      }
+    },
+  },
+  {
+    version: 6,
+    description: 'web: checks.tags and per-check per-minute rollups',
+    async up(db) {
+      if (!(await db.hasColumn('checks', 'tags'))) await db.run(`ALTER TABLE checks ADD COLUMN tags ${TAGS_COLUMN[db.dialect]}`);
+      await createTable(db, 'check_rollups', ROLLUP_TABLE(db.dialect));
+      for (const [table, name, columns] of ROLLUP_INDEXES) {
         if (!(await db.hasIndex(table, name))) await db.run(`CREATE INDEX ${name} ON ${table} (${columns})`);
       }
     },

@@ -6,6 +6,7 @@
 import type { Status } from '../checks/types';
 import type { Driver, Executor, Row } from './driver';
 import { LATEST_VERSION, migrate, schemaVersion } from './migrations';
+import { pruneRollups, upsertRollups, type RollupRow } from './rollups';
 
 export interface CheckRow {
   id: number;
@@ -254,6 +255,15 @@ export class Store {
       outboxId: Number(r.outbox_id), epoch: Number(r.epoch), startedAt: Number(r.started_at), finishedAt: Number(r.finished_at),
       ok: Number(r.ok) === 1, error: r.error === null ? null : String(r.error), providerId: r.provider_id === null ? null : String(r.provider_id),
     }));
+  }
+
+  /** The per-minute totals this epoch applied (web history); fenced like every controller write. */
+  writeRollups(epoch: number, rows: RollupRow[]): Promise<void> {
+    return this.fenced(epoch, (tx) => upsertRollups(tx, this.driver.dialect, epoch, rows));
+  }
+
+  pruneRollups(epoch: number, beforeMinute: number, limit: number): Promise<number> {
+    return this.fenced(epoch, (tx) => pruneRollups(tx, this.driver.dialect, beforeMinute, limit));
   }
 
   close(): Promise<void> {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { Status } from '../../src/checks/types';
+import { LATEST_VERSION, MIGRATIONS } from '../../src/store/migrations';
 import { openStore } from '../../src/store/open';
 import { OUR_COLUMNS, OUR_INDEXES, OUR_TABLES, ORIGINAL_TABLES } from '../../src/store/schema';
 import { FencedError, type CheckRow, type Store } from '../../src/store/store';
@@ -51,9 +52,9 @@ for (const engine of ENGINES) {
     }
 
     test('migrate on an empty database creates everything; a second run applies nothing', async () => {
-      assert.deepEqual(await store.schemaStatus(), { current: 0, latest: 2 });
+      assert.deepEqual(await store.schemaStatus(), { current: 0, latest: LATEST_VERSION });
       const applied = await store.migrate();
-      assert.equal(applied.length, 2);
+      assert.equal(applied.length, MIGRATIONS.length);
       assert.match(applied[0], /^1: original gobearmon tables/);
       assert.match(applied[1], /^2: fencing lease/);
       for (const table of [...Object.keys(ORIGINAL_TABLES), ...Object.keys(OUR_TABLES)]) {
@@ -62,10 +63,10 @@ for (const engine of ENGINES) {
       for (const [table, column] of OUR_COLUMNS) assert.ok(await store.driver.hasColumn(table, column), `${table}.${column}`);
       for (const [table, index] of OUR_INDEXES) assert.ok(await store.driver.hasIndex(table, index), `index ${index}`);
       assert.deepEqual(await store.lease(), { epoch: 0, holder: '', takenAt: 0 });
-      assert.deepEqual(await store.schemaStatus(), { current: 2, latest: 2 });
+      assert.deepEqual(await store.schemaStatus(), { current: LATEST_VERSION, latest: LATEST_VERSION });
 
       assert.deepEqual(await store.migrate(), []);
-      assert.equal(await count('schema_migrations'), 2);
+      assert.equal(await count('schema_migrations'), MIGRATIONS.length);
       assert.equal(await count('controller_lease'), 1);
     });
 
