@@ -16,7 +16,9 @@ import type {
 import { schemas } from '../protocol/messages';
 import { createNodeServer, listen } from '../protocol/server';
 import { FencedError, type CheckRow, type OutboxRow, type Store } from '../store/store';
+import { isRetryable } from '../store/mysql';
 import type { Logger } from '../util/log';
+import { LogThrottle } from '../util/log-throttle';
 import { AlertDispatcher, type SendFn } from './alert-dispatcher';
 import { CheckTable, type CheckState, type Flip } from './check-table';
 import { effectiveQuorum } from './confirmation';
@@ -60,12 +62,14 @@ export class Controller {
   private pumpTimer: NodeJS.Timeout | null = null;
   private reloadTimer: NodeJS.Timeout | null = null;
   private reloadFailures = 0;
+  private readonly storeTrouble: LogThrottle;
   private degraded = false;
   private closed = false;
 
   constructor(private readonly opts: ControllerOptions) {
     const { config, log, store } = opts;
     this.clock = opts.clock ?? Date.now;
+    this.storeTrouble = new LogThrottle(log, this.clock);
     this.mailAdmin = opts.mailAdmin ?? ((s, b) => mailAdminDefault(config, s, b));
     this.table = new CheckTable(config.controller.lockTimeoutMs);
     this.workers = new WorkerRegistry(config.controller.workerTimeoutMs);
@@ -176,13 +180,18 @@ export class Controller {
       if (lease.epoch !== epoch) return this.stepDown(`deposed: the lease is at epoch ${lease.epoch} (held by ${lease.holder})`);
       const change = this.table.load(rows, this.clock());
       this.reloadFailures = 0;
+      this.storeTrouble.restored('database');
       for (const row of rows) this.logInvalid(row);
       for (const id of this.validated.keys()) if (!this.table.checks.has(id)) this.validated.delete(id);
       if (change.added || change.removed || change.changed) log.info({ event: 'reload', checks: this.table.size, ...change }, 'checks reloaded');
       this.pump();
     } catch (err) {
       this.reloadFailures++;
-      log.error({ event: 'reload_error', failures: this.reloadFailures, err: (err as Error).message }, 'could not reload checks');
+      const message = (err as Error).message;
+      // Every reload fails while the database is down: one line, then one a minute, then `database_restored`.
+      this.storeTrouble.failing('database', isRetryable(err)
+        ? { event: 'database_unreachable', detail: (err as { code?: string }).code ?? message, restoredAs: 'database_restored', msg: 'cannot reach the database; checks keep their last definitions', fields: { failures: this.reloadFailures, err: message } }
+        : { event: 'reload_error', detail: message, restoredAs: 'reload_restored', msg: 'could not reload checks', fields: { failures: this.reloadFailures, err: message } });
       if (this.reloadFailures % RELOAD_FAILURES_PER_MAIL === 0) {
         void this.mailAdmin('gobearmon: successive reload errors', `Got ${this.reloadFailures} successive reload errors!\nLast: ${(err as Error).message}`).catch(() => undefined);
       }

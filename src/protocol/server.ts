@@ -4,6 +4,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../util/log';
+import { LogThrottle } from '../util/log-throttle';
 import { AUTH_HEADER, verify } from './auth';
 import { splitAddr } from '../config/values';
 
@@ -16,6 +17,8 @@ declare module 'fastify' {
 export function createNodeServer(password: string, log: Logger, options: { open?: string[] } = {}): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, keepAliveTimeout: 75_000 });
   const open = new Set(options.open ?? []);
+  // A node with the wrong password retries every second: one line per peer and reason, then once a minute.
+  const refusals = new LogThrottle(log);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     req.rawBody = body as string;
     if (body === '') return done(null, {});
@@ -31,9 +34,11 @@ export function createNodeServer(password: string, log: Logger, options: { open?
     const header = req.headers[AUTH_HEADER];
     const why = verify(password, req.method, req.url, req.rawBody ?? '', typeof header === 'string' ? header : undefined);
     if (why) {
-      log.warn({ event: 'auth_refused', from: req.ip, method: req.method, url: req.url, reason: why }, 'refused unauthenticated request');
+      const reason = why.replace(/\d+/g, 'N'); // "clock skew of 61 s" stays one condition
+      refusals.failing(`auth:${req.ip}`, { event: 'auth_refused', detail: reason, level: 'warn', msg: 'refused unauthenticated request', fields: { from: req.ip, method: req.method, url: req.url, reason: why } });
       return reply.code(401).send({ error: `unauthorized: ${why}` });
     }
+    if (refusals.isFailing(`auth:${req.ip}`)) refusals.restored(`auth:${req.ip}`, `${req.ip} authenticates again`, { from: req.ip });
   });
   app.setErrorHandler((err: { statusCode?: number; message: string; validation?: unknown }, _req, reply) => {
     const status = err.validation ? 400 : (err.statusCode ?? 500);

@@ -14,12 +14,15 @@ export interface Occurrence {
   level?: ThrottleLevel;
   msg: string;
   fields?: Record<string, unknown>;
+  /** Event name logged when it ends (default `<event>_restored`), e.g. `database_restored`. */
+  restoredAs?: string;
 }
 
 /** What the throttle remembers about one ongoing condition. */
 export interface ThrottleState {
   event: string;
   detail: string;
+  restoredAs?: string;
   since: number;
   lastLogged: number;
   /** Occurrences not yet reported since the last line. */
@@ -40,7 +43,7 @@ export const DEFAULT_THROTTLE_MS = 60_000;
 export function occur(prev: ThrottleState | undefined, o: Occurrence, now: number, intervalMs: number): { state: ThrottleState; emit?: Emit } {
   const level = o.level ?? 'error';
   if (!prev || prev.event !== o.event || prev.detail !== o.detail) {
-    const state: ThrottleState = { event: o.event, detail: o.detail, since: prev?.since ?? now, lastLogged: now, unreported: 0, total: (prev?.total ?? 0) + 1 };
+    const state: ThrottleState = { event: o.event, detail: o.detail, restoredAs: o.restoredAs, since: prev?.since ?? now, lastLogged: now, unreported: 0, total: (prev?.total ?? 0) + 1 };
     return { state, emit: { level, fields: { ...o.fields, event: o.event }, msg: o.msg } };
   }
   const total = prev.total + 1;
@@ -57,7 +60,7 @@ export function restore(prev: ThrottleState | undefined, now: number, msg?: stri
   if (!prev) return undefined;
   return {
     level: 'info',
-    fields: { ...fields, event: `${prev.event}_restored`, down_ms: now - prev.since, occurrences: prev.total },
+    fields: { ...fields, event: prev.restoredAs ?? `${prev.event}_restored`, down_ms: now - prev.since, occurrences: prev.total },
     msg: msg ?? `${prev.event.replace(/_/g, ' ')} ended after ${Math.round((now - prev.since) / 1000)}s`,
   };
 }

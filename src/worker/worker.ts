@@ -9,6 +9,7 @@ import type { Config } from '../config/types';
 import { PeerClient, PeerError, dialAddr } from '../protocol/client';
 import type { Assignment, ReportedResult, ViewResponse, WorkResponse } from '../protocol/messages';
 import type { Logger } from '../util/log';
+import { LogThrottle } from '../util/log-throttle';
 
 export type RunCheckFn = (type: string, data: string, ctx: CheckContext) => Promise<CheckResult>;
 
@@ -36,6 +37,8 @@ export class Worker {
   private loops: Promise<void>[] = [];
   /** Checks completed by this worker, for benchmarks and status. */
   completed = 0;
+  /** Peer errors repeat every poll: logged on change, then once a minute, then `*_restored`. */
+  private readonly peerTrouble: LogThrottle;
 
   constructor(
     private readonly config: Config,
@@ -43,6 +46,7 @@ export class Worker {
     private readonly runCheck: RunCheckFn = runCheckDefault,
   ) {
     this.client = new PeerClient(config.default.password);
+    this.peerTrouble = new LogThrottle(log);
   }
 
   get name(): string {
@@ -64,11 +68,13 @@ export class Worker {
           signal: this.stop.signal,
         });
         failures = 0;
+        this.peerTrouble.restored('viewserver', 'the viewserver answers again');
         this.setView(res.view, res.controller);
       } catch (err) {
         if (this.stopped) return;
         // The viewserver may be restarting: keep working with the controller we know.
-        if (failures++ % 30 === 0) this.logPeerError('viewserver', err);
+        failures++;
+        this.logPeerError('viewserver', err);
         await sleep(Math.min(1_000, 100 * failures), this.stop.signal);
       }
     }
@@ -108,10 +114,12 @@ export class Worker {
           signal: AbortSignal.any([this.pollAbort.signal, this.stop.signal]),
         });
         failures = 0;
+        this.peerTrouble.restored('controller', `the controller ${controller} answers again`);
         for (const check of res.checks) this.run(check, controller);
       } catch (err) {
         if (this.stopped || this.pollAbort.signal.aborted) continue;
-        if (failures++ % 20 === 0) this.logPeerError('controller', err);
+        failures++;
+        this.logPeerError('controller', err);
         const unauthorized = err instanceof PeerError && err.statusCode === 401;
         await sleep(unauthorized ? 5_000 : Math.min(1_000, 50 * failures), this.pollAbort.signal);
       }
@@ -141,6 +149,7 @@ export class Worker {
     this.pending = this.pending.filter((p) => p.controller !== controller);
     try {
       await this.client.call(controller, '/results', { worker: this.name, view: this.view, results: batch.map((p) => p.result) }, { timeoutMs: 10_000 });
+      this.peerTrouble.restored('controller', `the controller ${controller} answers again`);
     } catch (err) {
       // The controller died or stepped down: its locks die with it, so the results are dropped.
       this.logPeerError('controller', err);
@@ -150,13 +159,15 @@ export class Worker {
     }
   }
 
-  private logPeerError(peer: string, err: unknown): void {
+  private logPeerError(peer: 'viewserver' | 'controller', err: unknown): void {
     const status = err instanceof PeerError ? err.statusCode : undefined;
-    const fields = { event: status === 401 ? 'auth_refused' : `${peer}_unreachable`, peer, err: (err as Error).message };
-    if (status === 401) this.log.error(fields, `the ${peer} refused our password`);
+    const fields = { peer, err: (err as Error).message };
     // 409: a newly named controller not yet in office, or a deposed one; the view sorts it out.
-    else if (status === 409) this.log.debug({ ...fields, event: `${peer}_not_ready` }, `the ${peer} is not serving this view yet`);
-    else this.log.warn(fields, `cannot reach the ${peer}`);
+    if (status === 409) return void this.log.debug({ ...fields, event: `${peer}_not_ready` }, `the ${peer} is not serving this view yet`);
+    // The message's detail (ports, timings) may vary between polls: the identity is the kind of failure.
+    const detail = status !== undefined ? `HTTP ${status}` : ((err as { code?: string }).code ?? (err as Error).name);
+    if (status === 401) this.peerTrouble.failing(peer, { event: 'auth_refused', detail, level: 'error', msg: `the ${peer} refused our password`, fields });
+    else this.peerTrouble.failing(peer, { event: `${peer}_unreachable`, detail, level: 'warn', msg: `cannot reach the ${peer}`, fields });
   }
 
   // ---- shutdown ------------------------------------------------------------------------------------

@@ -245,9 +245,10 @@ for (const engine of ENGINES) {
       assert.equal(mail.subject, 'gobearmon: successive reload errors');
       assert.match(mail.text, /^Got 10 successive reload errors!/);
       assert.match(mail.text, /checks/, 'the last error is quoted');
+      // The same error every 0.1 s is logged once (then once a minute with a count), not ten times.
       const failures = a.logs.events('reload_error');
-      assert.ok(failures.length >= 10);
-      assert.deepEqual(failures.slice(0, 10).map((l) => l.failures), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      assert.equal(failures[0].failures, 1);
+      assert.ok(failures.length < 10, `${failures.length} reload_error lines for 10 identical failures`);
       assert.equal((await status(a)).inOffice, true, 'a failing reload does not give up office');
     });
   });
@@ -279,7 +280,8 @@ describe('controller in-process on mysql: auth, stepping down, undone flips, deg
     }
     assert.equal((await inject({}, '', '/status', 'GET')).statusCode, 401);
     assert.equal((await inject({}, JSON.stringify({ worker: 'w1', view: 0, slots: 1 }), '/work')).statusCode, 401);
-    assert.ok(a.logs.events('auth_refused').length >= cases.length + 2);
+    // Repeats of one reason from one peer are throttled: each change of reason is a line.
+    assert.ok(a.logs.events('auth_refused').length >= 4);
     await sleep(300);
     assert.equal((await status(a)).inOffice, false, 'an unsigned probe does not elect');
     assert.equal((await world.store.lease()).epoch, 0);
