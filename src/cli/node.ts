@@ -2,6 +2,7 @@
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { Controller } from '../controller/controller';
+import { startPushReceiver } from '../push/receiver';
 import { openStore } from '../store/open';
 import type { Store } from '../store/store';
 import { createLogger, type Logger } from '../util/log';
@@ -33,9 +34,11 @@ export async function startWorkerNode(config: Config, log: Logger): Promise<Runn
   const port = await controller.listen();
   const worker = new Worker(config, log.child({ component: 'worker' }));
   worker.start();
+  const push = config.push.addr ? await startPushReceiver(config, store, log.child({ component: 'push' })) : null;
   log.info({ component: 'node', event: 'node_started', port, worker: config.worker.name, viewserver: config.worker.viewAddr }, 'worker node started');
   return {
     async close() {
+      await push?.close();
       await worker.close();
       await controller.close();
       await store.close();

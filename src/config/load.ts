@@ -8,7 +8,7 @@ import ini from 'ini';
 import { parseDsn, redactDsn } from '../store/dsn';
 import { ConfigError } from './error';
 import type { Config, Role } from './types';
-import { parseAddr, parseBool, parseHostPort, parseInteger, parseSecondsMs, parseUrl, splitAddr } from './values';
+import { parseAddr, parseBasicAuth, parseBool, parseHostPort, parseInteger, parsePingKey, parseSecondsMs, parseUrl, splitAddr } from './values';
 
 /** Every known key, lower-cased, per section; `list` keys may repeat. */
 const KEYS: Record<string, Record<string, 'one' | 'list'>> = {
@@ -21,6 +21,7 @@ const KEYS: Record<string, Record<string, 'one' | 'list'>> = {
   viewserver: { addr: 'one', controller: 'list', probeinterval: 'one', probetimeout: 'one', probefailures: 'one' },
   smtp: { host: 'one', port: 'one', from: 'one', username: 'one', password: 'one', admin: 'one' },
   dns: { server: 'one' },
+  push: { addr: 'one', key: 'one', basicauth: 'one' },
   twilio: { accountsid: 'one', authtoken: 'one', from: 'one', apibase: 'one' },
   telegram: { token: 'one', apiurl: 'one' },
   pushover: { token: 'one', apiurl: 'one' },
@@ -164,6 +165,11 @@ export function buildConfig(raw: Raw, file: string): Config {
       admin: str('smtp', 'admin'),
     },
     dns: { server: read('dns', 'server', '', parseHostPort) },
+    push: {
+      addr: read('push', 'addr', '', (v) => parseAddr(v, false)),
+      key: read('push', 'key', '', parsePingKey),
+      basicAuth: read('push', 'basicauth', '', parseBasicAuth),
+    },
     twilio: {
       accountSid: str('twilio', 'accountsid'),
       authToken: str('twilio', 'authtoken'),

@@ -38,6 +38,8 @@ export interface Config {
   };
   smtp: { host: string; port: number; from: string; username: string; password: string; admin: string };
   dns: { server: string };
+  /** The public ping listener of push checks (SPEC §8.2); off when addr is ''. */
+  push: { addr: string; key: string; basicAuth: string };
   twilio: { accountSid: string; authToken: string; from: string; apiBase: string };
   /** Chat contacts: the default bot/app token and the API base URL (changed only for tests or proxies). */
   telegram: { token: string; apiUrl: string };

@@ -65,3 +65,18 @@ export function splitAddr(addr: string): { host: string; port: number } {
   const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
   return { host, port: Number(addr.slice(i + 1)) };
 }
+
+/** `[push] key`: a secret that goes in ping URLs, so URL-safe. */
+export function parsePingKey(v: string): string {
+  const s = v.trim();
+  if (!/^[A-Za-z0-9_-]{8,64}$/.test(s)) throw new Error('allowed: 8 to 64 of A-Z a-z 0-9 _ -');
+  return s;
+}
+
+/** `[push] basicAuth`: user:password, the user not empty. */
+export function parseBasicAuth(v: string): string {
+  const s = v.trim();
+  const i = s.indexOf(':');
+  if (i < 1) throw new Error('allowed: user:password (a non-empty user, then a colon)');
+  return s;
+}

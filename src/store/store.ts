@@ -124,8 +124,11 @@ export class Store {
     return { epoch: Number(row?.epoch ?? 0), holder: String(row?.holder ?? ''), takenAt: Number(row?.taken_at ?? 0) };
   }
 
-  /** Runs `fn` in a transaction that holds the lease row, only while `epoch` is still current. */
-  private fenced<T>(epoch: number, fn: (tx: Executor) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in a transaction that holds the lease row, only while `epoch` is still current.
+   * Public so the controller's other writes (push lifecycle events) share the one fence.
+   */
+  fenced<T>(epoch: number, fn: (tx: Executor) => Promise<T>): Promise<T> {
     return this.driver.transaction(async (tx) => {
       const [row] = await tx.all('SELECT epoch FROM controller_lease WHERE id = 1 FOR UPDATE');
       const current = Number(row?.epoch ?? 0);
