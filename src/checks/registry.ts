@@ -3,6 +3,7 @@
  * so one bad check cannot crash or stall a worker.
  */
 import { dnsCheck } from './dns';
+import { execCheck } from './exec';
 import { httpCheck } from './http';
 import { icmpCheck } from './icmp';
 import { errorText, since } from './params';
@@ -11,7 +12,7 @@ import { tcpCheck } from './tcp';
 import { ParamError, type CheckContext, type CheckResult, type CheckType } from './types';
 
 // `run` is declared with method syntax, so each CheckType<P> is assignable to CheckType<unknown>.
-const all: CheckType<unknown>[] = [httpCheck, tcpCheck, icmpCheck, sslExpireCheck, dnsCheck];
+const all: CheckType<unknown>[] = [httpCheck, tcpCheck, icmpCheck, sslExpireCheck, dnsCheck, execCheck];
 
 export const checkTypes: Record<string, CheckType<unknown>> = Object.fromEntries(all.map((t) => [t.name, t]));
 

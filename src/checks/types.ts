@@ -6,7 +6,7 @@ export type Status = 'online' | 'offline';
 export type ResultStatus = Status | 'fail';
 
 export interface CheckResult {
-  status: Status;
+  status: ResultStatus;
   message: string;
   /** Wall time the check took, in milliseconds. */
   durationMs: number;
@@ -19,6 +19,8 @@ export interface CheckContext {
   dnsServer: string;
   /** Name of the worker running it; HTTP checks send it as X-Gobearmon-Worker so a target can tell probes apart. */
   worker?: string;
+  /** `[exec] dir` of the node running it (absolute); empty or absent: exec checks are refused. */
+  execDir?: string;
 }
 
 /** Thrown by `parse` with a message a person can act on, e.g. `missing parameter "url"`. */

@@ -10,9 +10,9 @@ export const probeCommand: Command = {
 
 Runs one check of TYPE (${Object.keys(checkTypes).join(', ')}) with the JSON parameters a
 checks.data row would hold, and prints the result (status, message, durationMs, facts) as JSON.
---config FILE   take [dns] server from this config file (for dns checks that name no server)
+--config FILE   take [dns] server (dns checks that name no server) and [exec] dir (exec checks) from it
 
-Exit status: 0 online, 1 offline, 2 bad input (unknown type, bad JSON, bad parameters).
+Exit status: 0 online, 1 offline (or fail: could not run, e.g. a plugin's UNKNOWN), 2 bad input (unknown type, bad JSON, bad parameters).
 Example: gobearmon probe http '{"url":"https://example.com","expect_status":200}'`,
   async run(args) {
     const { positionals, flags } = parseArgs(args, { values: ['config'] });
@@ -25,15 +25,18 @@ Example: gobearmon probe http '{"url":"https://example.com","expect_status":200}
       return 2;
     }
     let dnsServer = '';
+    let execDir = '';
     if (flags.config !== undefined) {
       try {
-        dnsServer = loadConfig(flags.config).dns.server;
+        const config = loadConfig(flags.config);
+        dnsServer = config.dns.server;
+        execDir = config.exec.dir;
       } catch (err) {
         console.error(`gobearmon probe: ${(err as Error).message}`);
         return 2;
       }
     }
-    const result = await runCheck(type, data, { dnsServer });
+    const result = await runCheck(type, data, { dnsServer, execDir });
     console.log(JSON.stringify({ type, ...result }, null, 2));
     return result.status === 'online' ? 0 : 1;
   },

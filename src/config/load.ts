@@ -8,7 +8,7 @@ import ini from 'ini';
 import { parseDsn, redactDsn } from '../store/dsn';
 import { ConfigError } from './error';
 import type { Config, Role } from './types';
-import { parseAddr, parseBasicAuth, parseBool, parseHostPort, parseInteger, parsePingKey, parseSecondsMs, parseUrl, splitAddr } from './values';
+import { parseAddr, parseBasicAuth, parseBool, parseDirectory, parseHostPort, parseInteger, parsePingKey, parseSecondsMs, parseUrl, splitAddr } from './values';
 
 /** Every known key, lower-cased, per section; `list` keys may repeat. */
 const KEYS: Record<string, Record<string, 'one' | 'list'>> = {
@@ -26,6 +26,7 @@ const KEYS: Record<string, Record<string, 'one' | 'list'>> = {
   telegram: { token: 'one', apiurl: 'one' },
   pushover: { token: 'one', apiurl: 'one' },
   web: { addr: 'one', user: 'one', password: 'one', apikey: 'one', metricstoken: 'one', public: 'one', retentiondays: 'one' },
+  exec: { dir: 'one' },
 };
 
 const DSN_FORMS = 'user:password@tcp(host:port)/dbname, mysql://user:password@host:port/dbname or sqlite:/path/file.db';
@@ -187,6 +188,7 @@ export function buildConfig(raw: Raw, file: string): Config {
       public: read('web', 'public', false, parseBool),
       retentionDays: read('web', 'retentiondays', 90, (v) => parseInteger(v, 1, 3650)),
     },
+    exec: { dir: read('exec', 'dir', '', parseDirectory) },
   };
 
   if (config.web.addr && role !== 'worker') fail('web', 'addr', 'allowed only on a worker node (it reads the database); remove it from the viewserver\'s config');

@@ -59,4 +59,6 @@ export interface Config {
     /** Days of per-minute result history kept (the controller prunes older rollups). */
     retentionDays: number;
   };
+  /** Directory whose programs `exec` checks may run; '' = exec checks are refused. */
+  exec: { dir: string };
 }

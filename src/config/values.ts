@@ -1,6 +1,8 @@
 /** Parsers for single config values; each throws a plain message saying what is allowed. */
 
+import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 
 export function parseBool(v: string): boolean {
   const s = v.trim().toLowerCase();
@@ -79,4 +81,19 @@ export function parseBasicAuth(v: string): string {
   const i = s.indexOf(':');
   if (i < 1) throw new Error('allowed: user:password (a non-empty user, then a colon)');
   return s;
+}
+
+/** An existing directory, returned as an absolute path (relative paths are read from the working directory). */
+export function parseDirectory(v: string): string {
+  const s = v.trim();
+  if (s === '') throw new Error('allowed: the path of an existing directory');
+  const abs = resolve(s);
+  let isDir = false;
+  try {
+    isDir = statSync(abs).isDirectory();
+  } catch {
+    throw new Error(`allowed: the path of an existing directory (${abs} does not exist)`);
+  }
+  if (!isDir) throw new Error(`allowed: the path of an existing directory (${abs} is not a directory)`);
+  return abs;
 }

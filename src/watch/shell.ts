@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { captureCapped } from '../util/capped';
+import { killGroup } from '../util/process-group';
 import { HeatLog } from './heatlog';
 import { initialState, step, type Action, type FailEnv, type MachineOptions, type MachineState, type Script, type WatchEvent } from './machine';
 import { describeCommand, type WatchOptions } from './options';
@@ -17,15 +18,6 @@ const OUTPUT_CAP = 64 * 1024;
 const PID_POLL_MS = 250;
 /** After SIGTERM, children get this long before SIGKILL. */
 const STOP_GRACE_MS = 2_000;
-
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
 
 function pidExists(pid: number): boolean {
   try {

@@ -129,7 +129,7 @@ export class Worker {
   private run(check: Assignment, controller: string): void {
     this.running.set(check.id, { check, controller });
     const startedAt = Date.now();
-    void this.runCheck(check.type, check.data, { dnsServer: this.config.dns.server, worker: this.name })
+    void this.runCheck(check.type, check.data, { dnsServer: this.config.dns.server, worker: this.name, execDir: this.config.exec.dir })
       .catch((err: Error): CheckResult => ({ status: 'offline', message: `check crashed: ${err.message}`, durationMs: 0 }))
       .then((result) => {
         this.running.delete(check.id);

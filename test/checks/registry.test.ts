@@ -16,8 +16,8 @@ async function offline(type: string, data: string): Promise<string> {
   return result.message;
 }
 
-test('the five types are registered', () => {
-  assert.deepEqual(Object.keys(checkTypes).sort(), ['dns', 'http', 'icmp', 'ssl_expire', 'tcp']);
+test('the built-in types are registered', () => {
+  assert.deepEqual(Object.keys(checkTypes).sort(), ['dns', 'exec', 'http', 'icmp', 'ssl_expire', 'tcp']);
 });
 
 test('unknown type', async () => {
