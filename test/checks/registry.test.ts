@@ -21,7 +21,7 @@ test('the built-in types are registered', () => {
 });
 
 test('unknown type', async () => {
-  assert.match(await offline('smtp', '{}'), /^invalid check type: smtp \(one of http, tcp, icmp, ssl_expire, dns\)$/);
+  assert.match(await offline('smtp', '{}'), /^invalid check type: smtp \(one of http, tcp, icmp, ssl_expire, dns, exec\)$/);
   assert.match(await offline('toString', '{}'), /^invalid check type: toString/);
 });
 
