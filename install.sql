@@ -97,6 +97,10 @@ CREATE INDEX check_events_check ON check_events (check_id, time);
 CREATE INDEX alert_outbox_due ON alert_outbox (state, next_attempt_at);
 CREATE INDEX alert_outbox_event ON alert_outbox (event_id);
 CREATE INDEX alert_attempts_outbox ON alert_attempts (outbox_id);
+ALTER TABLE controller_lease ADD COLUMN elected_view BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE controller_lease ADD COLUMN expires_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE controller_lease ADD COLUMN prev_expires_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE controller_lease ADD COLUMN fence_seq BIGINT NOT NULL DEFAULT 0;
 
 -- push checks (migration 5)
 CREATE TABLE pings (
@@ -169,5 +173,6 @@ INSERT INTO controller_lease (id, epoch) VALUES (1, 0);
 INSERT INTO schema_migrations (version, description) VALUES
   (1, 'original gobearmon tables (checks, contacts, alerts, check_events, charges)'),
   (2, 'fencing lease, alert outbox and attempt history, check_events.message, indexes'),
+  (4, 'office lease: electing view, expiry on the store clock, predecessor expiry, fence counter'),
   (5, 'push checks: pings, push_state, push_clock, push_listening, check_events.kind'),
   (6, 'web: checks.tags and per-check per-minute rollups');

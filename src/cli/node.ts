@@ -4,6 +4,7 @@ import type { Config } from '../config/types';
 import { Controller } from '../controller/controller';
 import { startPushReceiver } from '../push/receiver';
 import { openStore } from '../store/open';
+import { CONTROLLER_SESSION } from '../store/session';
 import type { Store } from '../store/store';
 import { createLogger, type Logger } from '../util/log';
 import { Viewserver } from '../viewserver/viewserver';
@@ -23,7 +24,7 @@ async function requireSchema(store: Store, config: Config): Promise<void> {
 }
 
 export async function startWorkerNode(config: Config, log: Logger): Promise<RunningNode> {
-  const store = await openStore(config.controller.database);
+  const store = await openStore(config.controller.database, { session: CONTROLLER_SESSION });
   try {
     await requireSchema(store, config);
   } catch (err) {

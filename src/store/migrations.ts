@@ -3,7 +3,7 @@
  * exists first, so a run interrupted half-way (MySQL DDL is not transactional) can simply be repeated.
  */
 import type { Driver } from './driver';
-import { ORIGINAL_TABLES, OUR_COLUMNS, OUR_INDEXES, OUR_TABLES } from './schema';
+import { LEASE_COLUMNS, ORIGINAL_TABLES, OUR_COLUMNS, OUR_INDEXES, OUR_TABLES } from './schema';
 import { PUSH_COLUMNS, PUSH_INDEXES, PUSH_TABLES } from './schema-push';
 import { ROLLUP_INDEXES, ROLLUP_TABLE, TAGS_COLUMN } from './schema-web';
 
@@ -36,6 +36,15 @@ export const MIGRATIONS: Migration[] = [
       }
       for (const [table, name, columns] of OUR_INDEXES) {
         if (!(await db.hasIndex(table, name))) await db.run(`CREATE INDEX ${name} ON ${table} (${columns})`);
+      }
+    },
+  },
+  {
+    version: 4,
+    description: 'office lease: electing view, expiry on the store clock, predecessor expiry, fence counter',
+    async up(db) {
+      for (const [table, column, definition] of LEASE_COLUMNS) {
+        if (!(await db.hasColumn(table, column))) await db.run(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
       }
     },
   },
@@ -80,7 +89,11 @@ export async function schemaVersion(db: Driver): Promise<number> {
 /** Applies what is missing; returns one line per migration applied (empty when up to date). */
 export async function migrate(db: Driver): Promise<string[]> {
   const current = await schemaVersion(db);
-  const pending = MIGRATIONS.filter((m) => m.version > current);
+  // Versions are assigned ahead and may land out of order: apply every one not recorded, not only newer ones.
+  const recorded = (await db.hasTable('schema_migrations'))
+    ? new Set((await db.all('SELECT version FROM schema_migrations')).map((r) => Number(r.version)))
+    : null;
+  const pending = MIGRATIONS.filter((m) => (recorded ? !recorded.has(m.version) && m.version > 1 : m.version > current));
   for (const m of pending) await m.up(db);
   // Recorded at the end because schema_migrations itself is created by a migration.
   const insert = db.dialect === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';

@@ -28,6 +28,33 @@ export interface MysqlOptions {
   backoffMs?: number;
   connectTimeoutMs?: number;
   connectionLimit?: number;
+  /**
+   * Bounds on every session (a controller's): how long a statement waits for a row lock, how long
+   * a transaction may sit idle before the server ends it (a frozen or cut-off holder's locks go
+   * with it), and how long one statement may run. Seconds; unset = the server's defaults.
+   */
+  session?: SessionLimits;
+}
+
+export interface SessionLimits {
+  lockWaitS: number;
+  idleTransactionS: number;
+  statementS?: number;
+}
+
+/** SET statements for `limits`; each is tried alone because MySQL and MariaDB know different ones. */
+export function sessionStatements(limits: SessionLimits): string[] {
+  const s = [
+    `SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil(limits.lockWaitS))}`,
+    `SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(limits.lockWaitS))}`,
+    // MariaDB ≥ 10.3; MySQL has no idle-transaction bound (wait_timeout is the nearest).
+    `SET SESSION idle_transaction_timeout = ${Math.max(1, Math.ceil(limits.idleTransactionS))}`,
+  ];
+  if (limits.statementS) {
+    s.push(`SET SESSION max_statement_time = ${limits.statementS}`); // MariaDB
+    s.push(`SET SESSION max_execution_time = ${Math.round(limits.statementS * 1000)}`); // MySQL (SELECT only)
+  }
+  return s;
 }
 
 type MysqlDsn = Extract<Dsn, { engine: 'mysql' }>;
@@ -59,6 +86,17 @@ export class MysqlDriver implements Driver {
         charset: d.params.charset ?? 'utf8mb4',
       }),
     );
+    const limits = options.session;
+    if (limits) {
+      // Queued on the new connection before the statement it was opened for; an unknown variable is skipped.
+      for (const pool of this.pools) {
+        // The event hands over the callback connection (typed as the promise one by mysql2).
+        pool.on('connection', (conn) => {
+          const core = conn as unknown as { query(sql: string, cb: (err: unknown) => void): void };
+          for (const sql of sessionStatements(limits)) core.query(sql, () => undefined);
+        });
+      }
+    }
   }
 
   /** Runs `op` on one replica after another until one answers; other errors pass straight through. */

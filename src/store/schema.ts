@@ -150,3 +150,15 @@ export const OUR_INDEXES: [string, string, string][] = [
 
 /** Columns added to original tables: [table, column, definition]. */
 export const OUR_COLUMNS: [string, string, string][] = [['check_events', 'message', 'VARCHAR(1024) NULL']];
+
+/**
+ * Migration 4, the office lease (SPEC §12): the view that elected the holder, when its lease ends
+ * and when its predecessor's ended (both on the store's clock, epoch ms), and a counter every
+ * fenced write bumps (the compare-and-set that certifies the write).
+ */
+export const LEASE_COLUMNS: [string, string, string][] = [
+  ['controller_lease', 'elected_view', 'BIGINT NOT NULL DEFAULT 0'],
+  ['controller_lease', 'expires_at', 'BIGINT NOT NULL DEFAULT 0'],
+  ['controller_lease', 'prev_expires_at', 'BIGINT NOT NULL DEFAULT 0'],
+  ['controller_lease', 'fence_seq', 'BIGINT NOT NULL DEFAULT 0'],
+];

@@ -1,7 +1,8 @@
 /**
  * Every SQL statement the roles run, over one Driver (MySQL or SQLite). Controller writes are
- * fenced: they run in a transaction that first locks the lease row and checks the epoch, so a
- * deposed controller can neither change a status nor claim an alert.
+ * fenced: their transaction ends with a compare-and-set on the lease row (an UPDATE that must match
+ * exactly one row: ours, at our epoch), so a deposed controller can neither change a status nor
+ * claim an alert, and the lease row is locked only for that last statement and the COMMIT.
  */
 import type { Status } from '../checks/types';
 import type { Driver, Executor, Row } from './driver';
@@ -70,6 +71,39 @@ export class FencedError extends Error {
   }
 }
 
+/** The lease records a newer view than the one a controller was elected in: that election is stale. */
+export class StaleViewError extends Error {
+  constructor(readonly view: number, readonly leaseView: number) {
+    super(`stale election: view ${view} is older than the lease's view ${leaseView}`);
+    this.name = 'StaleViewError';
+  }
+}
+
+/** Default office lease when a caller names none (the controller passes `[controller] lease`). */
+export const DEFAULT_LEASE_MS = 2_000;
+/** Extra wait after a predecessor's lease ended before its in-doubt claims are sent again (clock rates). */
+export const IN_DOUBT_MARGIN_MS = 500;
+
+export interface LeaseState {
+  epoch: number;
+  holder: string;
+  takenAt: number;
+  /** The view that elected the holder (raised when a later view confirms it). */
+  view: number;
+  /** When the holder's lease ends, and when its predecessor's ended, on the store's clock (epoch ms). */
+  expiresAt: number;
+  prevExpiresAt: number;
+  /** The store's clock when this was read. */
+  storeNow: number;
+}
+
+/** The store's own clock in epoch ms: leases are timed by one clock, whoever reads them. */
+const NOW_MS = {
+  mysql: 'CAST(ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED)',
+  sqlite: "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)",
+} as const;
+const GREATEST = { mysql: 'GREATEST', sqlite: 'MAX' } as const;
+
 const OUTBOX_COLUMNS = `id, idempotency_key, event_id, check_id, contact_id, contact_type, contact_data, status, message,
   check_name, check_type, check_data, state, attempts, next_attempt_at, created_at, sent_at, provider_id, last_error`;
 
@@ -109,14 +143,52 @@ export class Store {
     }));
   }
 
-  /** Raises the epoch: from now on every write of an older holder is refused. */
-  async takeOffice(holder: string, now: number): Promise<number> {
+  private get nowMs(): string {
+    return NOW_MS[this.driver.dialect];
+  }
+
+  /**
+   * Raises the epoch for an election in `view` (from now on every write of an older holder is
+   * refused) and starts a lease of `leaseMs` on the store's clock. One compare-and-set: refused
+   * with StaleViewError when the lease records a newer view. The predecessor's expiry is kept
+   * (prev_expires_at, assigned before expires_at changes) so its in-doubt claims wait for it.
+   */
+  async takeOffice(holder: string, now: number, view = 0, leaseMs = DEFAULT_LEASE_MS): Promise<number> {
     return this.driver.transaction(async (tx) => {
-      const [row] = await tx.all('SELECT epoch FROM controller_lease WHERE id = 1 FOR UPDATE');
-      const epoch = Number(row?.epoch ?? 0) + 1;
-      await tx.run('UPDATE controller_lease SET epoch = ?, holder = ?, taken_at = ? WHERE id = 1', [epoch, holder, now]);
-      return epoch;
+      const { affectedRows } = await tx.run(
+        `UPDATE controller_lease SET prev_expires_at = ${GREATEST[this.driver.dialect]}(expires_at, prev_expires_at), epoch = epoch + 1,
+           holder = ?, taken_at = ?, elected_view = ?, expires_at = ${this.nowMs} + ?, fence_seq = fence_seq + 1
+         WHERE id = 1 AND elected_view <= ?`,
+        [holder, now, view, Math.round(leaseMs), view],
+      );
+      const [row] = await tx.all('SELECT epoch, elected_view FROM controller_lease WHERE id = 1');
+      if (affectedRows !== 1) throw new StaleViewError(view, Number(row?.elected_view ?? 0));
+      return Number(row.epoch);
     });
+  }
+
+  /**
+   * Extends the lease of `epoch` by `leaseMs` from the store's clock now, and records `view` if it
+   * is newer; FencedError when another controller took office. The caller times its own validity
+   * from before this call, by its monotonic clock.
+   */
+  async renewLease(epoch: number, leaseMs: number, view = 0): Promise<void> {
+    const { affectedRows } = await this.driver.run(
+      `UPDATE controller_lease SET expires_at = ${this.nowMs} + ?, elected_view = ${GREATEST[this.driver.dialect]}(elected_view, ?) WHERE id = 1 AND epoch = ?`,
+      [Math.round(leaseMs), view, epoch],
+    );
+    if (affectedRows !== 1) throw new FencedError(epoch, (await this.lease()).epoch);
+  }
+
+  async leaseState(): Promise<LeaseState> {
+    const [row] = await this.driver.all(
+      `SELECT epoch, holder, taken_at, elected_view, expires_at, prev_expires_at, ${this.nowMs} AS store_now FROM controller_lease WHERE id = 1`,
+    );
+    const n = (v: unknown) => Number(v ?? 0);
+    return {
+      epoch: n(row?.epoch), holder: String(row?.holder ?? ''), takenAt: n(row?.taken_at), view: n(row?.elected_view),
+      expiresAt: n(row?.expires_at), prevExpiresAt: n(row?.prev_expires_at), storeNow: n(row?.store_now),
+    };
   }
 
   async lease(): Promise<{ epoch: number; holder: string; takenAt: number }> {
@@ -125,15 +197,21 @@ export class Store {
   }
 
   /**
-   * Runs `fn` in a transaction that holds the lease row, only while `epoch` is still current.
+   * Runs `fn` in a transaction that commits only while `epoch` is still current: its last statement
+   * is a compare-and-set on the lease row that must match exactly one row. No lease lock is taken
+   * before `fn`, so the row is locked only for that statement and the COMMIT, and a write that
+   * races a new election either commits before it (the election waits) or is refused and rolled back.
    * Public so the controller's other writes (push lifecycle events) share the one fence.
    */
   fenced<T>(epoch: number, fn: (tx: Executor) => Promise<T>): Promise<T> {
     return this.driver.transaction(async (tx) => {
-      const [row] = await tx.all('SELECT epoch FROM controller_lease WHERE id = 1 FOR UPDATE');
-      const current = Number(row?.epoch ?? 0);
-      if (current !== epoch) throw new FencedError(epoch, current);
-      return fn(tx);
+      const result = await fn(tx);
+      const { affectedRows } = await tx.run('UPDATE controller_lease SET fence_seq = fence_seq + 1 WHERE id = 1 AND epoch = ?', [epoch]);
+      if (affectedRows !== 1) {
+        const [row] = await tx.all('SELECT epoch FROM controller_lease WHERE id = 1');
+        throw new FencedError(epoch, Number(row?.epoch ?? 0));
+      }
+      return result;
     });
   }
 
@@ -187,25 +265,36 @@ export class Store {
     });
   }
 
+  /** SQL true once every predecessor's lease has ended by the store's clock (with a margin). */
+  private get predecessorsExpired(): string {
+    return `(SELECT prev_expires_at FROM controller_lease WHERE id = 1) + ${IN_DOUBT_MARGIN_MS} <= ${this.nowMs}`;
+  }
+
   /**
    * Pending alerts that are due, or claimed by an earlier epoch (its controller died mid-send:
-   * the outcome is unknown, so it is sent again under the same idempotency key).
+   * the outcome is unknown, so it is sent again under the same idempotency key) once that
+   * controller's lease has certainly ended: until then it may still be sending it.
    */
   async dueAlerts(epoch: number, now: number, limit: number): Promise<OutboxRow[]> {
     const rows = await this.driver.all(
       `SELECT ${OUTBOX_COLUMNS} FROM alert_outbox
-       WHERE state = 'pending' AND (next_attempt_at <= ? OR (claim_epoch > 0 AND claim_epoch < ?)) ORDER BY next_attempt_at, id LIMIT ${Math.max(1, Math.floor(limit))}`,
-      [now, epoch],
+       WHERE state = 'pending' AND (claim_epoch = 0 OR claim_epoch >= ? OR ${this.predecessorsExpired})
+         AND (next_attempt_at <= ? OR (claim_epoch > 0 AND claim_epoch < ?)) ORDER BY next_attempt_at, id LIMIT ${Math.max(1, Math.floor(limit))}`,
+      [epoch, now, epoch],
     );
     return rows.map(toOutbox);
   }
 
-  /** Marks an alert as being sent by `epoch` until `until`; false when it is no longer pending. */
+  /**
+   * Marks an alert as being sent by `epoch` until `until`; false when it is no longer pending, or
+   * when an earlier epoch claimed it and that controller's lease may not have ended yet.
+   */
   claimAlert(epoch: number, id: number, until: number): Promise<boolean> {
     return this.fenced(epoch, async (tx) => {
       const { affectedRows } = await tx.run(
-        "UPDATE alert_outbox SET claim_epoch = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'pending'",
-        [epoch, until, id],
+        `UPDATE alert_outbox SET claim_epoch = ?, next_attempt_at = ?, attempts = attempts + 1
+         WHERE id = ? AND state = 'pending' AND (claim_epoch = 0 OR claim_epoch >= ? OR ${this.predecessorsExpired})`,
+        [epoch, until, id, epoch],
       );
       return affectedRows === 1;
     });

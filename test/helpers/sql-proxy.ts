@@ -3,8 +3,8 @@
  * MariaDB (`proxy.dsn(dbName)`), then break things from the test:
  * - `hold(conn)` / `holdAll()`: stop forwarding (both ways, bytes kept) until `release…()`: a frozen
  *   or partitioned client whose server-side transaction stays open;
- * - `holdAfter(/FOR UPDATE/)`: hold the connection that ran a matching statement as soon as it sends
- *   its next one (its reply got through first);
+ * - `holdAfter(/FOR UPDATE/)`: hold the connection that ran (queried or executed, not just prepared)
+ *   a matching statement as soon as it sends its next one (its reply got through first);
  * - `drop(conn)` / `dropAll()`: reset connections (the server sees them vanish);
  * - `blackhole = true`: accept new connections and never forward nor answer them;
  * - `dropCommitAck()`: forward the next COMMIT to the server, swallow its OK and cut that connection:
@@ -179,7 +179,8 @@ export class SqlProxy {
     if (text !== null) {
       link.statements.push(text);
       if (command === COM_STMT_PREPARE) link.preparing = text;
-      const rule = this.holdRules.find((r) => r.pattern.test(text!));
+      // A prepare runs nothing: only a query or an execute counts as having run the statement.
+      const rule = command === COM_STMT_PREPARE ? undefined : this.holdRules.find((r) => r.pattern.test(text!));
       if (rule) {
         this.holdRules = this.holdRules.filter((r) => r !== rule);
         link.holdNext = true;

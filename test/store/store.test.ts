@@ -8,8 +8,9 @@ import type { Status } from '../../src/checks/types';
 import { LATEST_VERSION, MIGRATIONS } from '../../src/store/migrations';
 import { openStore } from '../../src/store/open';
 import { OUR_COLUMNS, OUR_INDEXES, OUR_TABLES, ORIGINAL_TABLES } from '../../src/store/schema';
-import { FencedError, type CheckRow, type Store } from '../../src/store/store';
+import { FencedError, StaleViewError, type CheckRow, type Store } from '../../src/store/store';
 import { ENGINES, type EngineDb } from '../helpers/engines';
+import { waitFor } from '../helpers/wait';
 
 const T0 = Date.parse('2024-05-01T12:00:00Z');
 /** Every table a controller writes; a fenced call must leave all of them as they were. */
@@ -89,6 +90,48 @@ for (const engine of ENGINES) {
       assert.equal(await store.takeOffice('b:1', T0 + 5), 2);
       assert.equal(await store.takeOffice('a:1', T0 + 9), 3);
       assert.deepEqual(await store.lease(), { epoch: 3, holder: 'a:1', takenAt: T0 + 9 });
+    });
+
+    test('the lease records the view that elected its holder; an election of an older view is refused', async () => {
+      await store.migrate();
+      assert.equal(await store.takeOffice('a', T0, 500), 1);
+      assert.equal((await store.leaseState()).view, 500);
+      await assert.rejects(store.takeOffice('stale', T0, 499), (e) => e instanceof StaleViewError && e.view === 499 && e.leaseView === 500);
+      assert.deepEqual(await store.lease().then((l) => [l.epoch, l.holder]), [1, 'a'], 'the refused election changed nothing');
+      assert.equal(await store.takeOffice('b', T0, 500), 2, 'the same view may elect again (a restarted node)');
+      // A later view that confirms the holder is recorded by its renewal: older elections stay refused.
+      await store.renewLease(2, 5_000, 900);
+      await assert.rejects(store.takeOffice('c', T0, 800), StaleViewError);
+      assert.equal((await store.leaseState()).view, 900);
+    });
+
+    test('the lease runs on the store clock; renewing it is fenced; a successor learns when its predecessor\'s ends', async () => {
+      await store.migrate();
+      const a = await store.takeOffice('a', T0, 1, 3_000);
+      let lease = await store.leaseState();
+      assert.ok(Math.abs(lease.expiresAt - lease.storeNow - 3_000) < 1_000, `expires ${lease.expiresAt - lease.storeNow} ms from the store's now`);
+      await store.renewLease(a, 20_000, 1);
+      lease = await store.leaseState();
+      assert.ok(lease.expiresAt - lease.storeNow > 15_000);
+      const b = await store.takeOffice('b', T0, 2, 1_000);
+      const succeeded = await store.leaseState();
+      assert.equal(succeeded.prevExpiresAt, lease.expiresAt, 'the predecessor\'s expiry is kept');
+      await assert.rejects(store.renewLease(a, 20_000, 2), (e) => e instanceof FencedError && e.mine === a && e.current === b);
+      assert.equal((await store.leaseState()).expiresAt, succeeded.expiresAt, 'the refused renewal changed nothing');
+    });
+
+    test('a fenced write is a compare-and-set: it bumps the lease\'s fence counter, a stale one changes nothing', async () => {
+      const check = await setup();
+      const epoch = await store.takeOffice('me', T0);
+      const seq = async () => Number((await store.driver.all('SELECT fence_seq FROM controller_lease WHERE id = 1'))[0].fence_seq);
+      const before = await seq();
+      await store.recordFlip(epoch, { check, status: 'offline', message: 'down', now: T0 });
+      assert.equal(await seq(), before + 1);
+      await store.takeOffice('next', T0);
+      const after = await seq();
+      await assert.rejects(store.recordFlip(epoch, { check, status: 'online', message: 'up', now: T0 }), FencedError);
+      assert.equal(await seq(), after);
+      assert.equal(await statusOf(check.id), 'offline');
     });
 
     test('recordFlip writes status, event with message, and one outbox row per matching contact', async () => {
@@ -291,14 +334,20 @@ for (const engine of ENGINES) {
     test('a row claimed by an older epoch is due again for a newer one (in-doubt resend)', async () => {
       const check = await setup();
       await contact(check.id, 'voice', '+15550001', 'both');
-      const first = await store.takeOffice('a', T0);
+      const first = await store.takeOffice('a', T0, 0, 1_000); // a one-second lease on the store's clock
       const { outbox: [row] } = await store.recordFlip(first, { check, status: 'offline', message: 'down', now: T0 });
       assert.equal(await store.claimAlert(first, row.id, T0 + 120_000), true);
       assert.deepEqual(await store.dueAlerts(first, T0 + 1_000, 10), []);
 
-      // The first controller died mid-send; its successor must not wait for the claim to run out.
+      // The first controller died mid-send (or froze): while its lease may still run it may still be
+      // sending, so its successor waits for the lease, then must not wait for the claim to run out.
       const second = await store.takeOffice('b', T0 + 2_000);
-      const due = await store.dueAlerts(second, T0 + 2_000, 10);
+      assert.deepEqual(await store.dueAlerts(second, T0 + 2_000, 10), [], 'not before the predecessor\'s lease ended');
+      assert.equal(await store.claimAlert(second, row.id, T0 + 32_000), false, 'nor claimed');
+      const due = await waitFor('the in-doubt row to be due', async () => {
+        const rows = await store.dueAlerts(second, T0 + 2_000, 10);
+        return rows.length ? rows : null;
+      }, 10_000);
       assert.deepEqual(due.map((r) => [r.id, r.idempotencyKey]), [[row.id, row.idempotencyKey]]);
       assert.equal(await store.claimAlert(second, row.id, T0 + 32_000), true);
       assert.deepEqual(await store.dueAlerts(second, T0 + 3_000, 10), []);
