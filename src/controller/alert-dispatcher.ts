@@ -15,6 +15,11 @@ export interface DispatcherHooks {
   onFlipDead(row: OutboxRow): void;
   /** The store refused our epoch. */
   onFenced(err: FencedError): void;
+  /**
+   * Whether this controller may act now: its office lease is still valid by its own monotonic
+   * clock, with a margin. Asked before each claim and again right before each send (SPEC §12).
+   */
+  mayAct?(): boolean;
 }
 
 /** How long a claim keeps other controllers of the same epoch off a row while it is being sent. */
@@ -77,6 +82,7 @@ export class AlertDispatcher {
 
   private async pass(): Promise<void> {
     const epoch = this.epoch;
+    if (this.hooks.mayAct && !this.hooks.mayAct()) return; // no lease: not even a read of the outbox
     try {
       const due = (await this.store.dueAlerts(epoch, this.clock(), 100)).filter((r) => !this.inFlight.has(r.id));
       for (let i = 0; i < due.length && this.epoch === epoch; i += PARALLEL) {
@@ -91,6 +97,7 @@ export class AlertDispatcher {
   private async deliver(epoch: number, row: OutboxRow): Promise<void> {
     this.inFlight.add(row.id);
     try {
+      if (!this.mayAct(row, 'claim')) return;
       if (!(await this.store.claimAlert(epoch, row.id, this.clock() + CLAIM_MS))) return;
       const attempt = row.attempts + 1;
       const startedAt = this.clock();
@@ -100,6 +107,8 @@ export class AlertDispatcher {
       };
       const ids = { check_id: row.checkId, contact_id: row.contactId, contact_type: row.contactType, outbox_id: row.id, attempt, epoch };
       try {
+        // The last moment to stop: a claim made just before a freeze is not sent after it.
+        if (!this.mayAct(row, 'send')) return;
         const sent = await this.send(row.contactType, row.contactData, notice, this.config);
         await this.store.finishAlert(epoch, row, { startedAt, finishedAt: this.clock(), ok: true, providerId: sent.providerId, charge: sent.charge });
         this.log.info({ event: 'alert_sent', ...ids, status: row.status, provider_id: sent.providerId }, 'alert sent');
@@ -117,6 +126,13 @@ export class AlertDispatcher {
     } finally {
       this.inFlight.delete(row.id);
     }
+  }
+
+  /** The lease gate; a refusal is logged (the row stays claimed: a successor resends it after our lease). */
+  private mayAct(row: OutboxRow, before: 'claim' | 'send'): boolean {
+    if (!this.hooks.mayAct || this.hooks.mayAct()) return true;
+    this.log.warn({ event: 'alert_withheld', outbox_id: row.id, check_id: row.checkId, before, epoch: this.epoch }, `lease not valid: alert not ${before === 'claim' ? 'claimed' : 'sent'}`);
+    return false;
   }
 
   /** base × 2^(attempt-1), capped, with ±20% jitter so many failing contacts do not retry in step. */
