@@ -90,14 +90,37 @@ export function stopChild(proc: ChildProcess): Promise<void> {
   });
 }
 
-/** Runs the bare-undici ceiling loop in its own process (see ceiling.ts). */
-export async function runCeiling(url: string, concurrency: number, seconds: number): Promise<{ cps: number; errors: number; cpuPct: number }> {
-  const proc = spawn(process.execPath, [join(__dirname, 'ceiling.js'), url, String(concurrency), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).once('line', resolve);
-    proc.once('exit', (code) => reject(new Error(`ceiling loop exited with ${code}`)));
+export interface CeilingResult {
+  cps: number;
+  errors: number;
+  /** CPU of all loop processes together, % of one core. */
+  cpuPct: number;
+  processes: number;
+}
+
+/** Runs one ceiling loop in its own process (see ceiling.ts). */
+function ceilingProcess(url: string, concurrency: number, seconds: number, expect?: string): Promise<{ cps: number; errors: number; cpuPct: number }> {
+  const args = [join(__dirname, 'ceiling.js'), url, String(concurrency), String(seconds), ...(expect ? [expect] : [])];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).once('line', (line) => resolve(JSON.parse(line) as { cps: number; errors: number; cpuPct: number }));
+    proc.once('exit', (code) => (code ? reject(new Error(`ceiling loop exited with ${code}`)) : undefined));
   });
-  return JSON.parse(line) as { cps: number; errors: number; cpuPct: number };
+}
+
+/**
+ * The bare-undici ceiling with as many processes as the cluster has workers, each with a worker's
+ * concurrency: the same parallelism the cluster gets, so the ceiling bounds what it can do.
+ * With `expect`, the loops drive a prober instead (see ceiling.ts).
+ */
+export async function runCeiling(url: string, processes: number, concurrencyEach: number, seconds: number, expect?: string): Promise<CeilingResult> {
+  const runs = await Promise.all(Array.from({ length: processes }, () => ceilingProcess(url, concurrencyEach, seconds, expect)));
+  return {
+    cps: runs.reduce((a, r) => a + r.cps, 0),
+    errors: runs.reduce((a, r) => a + r.errors, 0),
+    cpuPct: runs.reduce((a, r) => a + r.cpuPct, 0),
+    processes,
+  };
 }
 
 export function mariadbPid(): number | undefined {

@@ -1,10 +1,12 @@
 /**
- * `npm run bench [-- --quick] [--profile] [--skip=detection,failover,saturated,scale] [--only=scale] [--threads=N] [--rate=N]`
+ * `npm run bench [-- --quick] [--profile] [--soak=MIN] [--skip=detection,failover,saturated,scale,peer] [--only=scale] [--threads=N] [--rate=N]`
  *
  * Runs the real thing on loopback — a fresh MariaDB database, a target HTTP server in its own
  * process, a viewserver and three worker nodes (`node dist/cmd/gobearmon.js CONFIG`), a webhook
- * sink — and measures throughput against the machine's bare-undici ceiling, lateness, the cost of
- * each process, detection, failover and a 100,000-check controller. Writes
+ * sink — and measures throughput against the machine's bare-undici ceiling (as many processes as
+ * workers, alternating with the cluster), the same load through Prometheus' blackbox_exporter,
+ * lateness, the cost of each process, memory over a soak, detection, failover and a 100,000-check
+ * controller. Writes
  * bench/results/latest.json and prints a table. It reports; it never fails on a missed target.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +14,9 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from '../test/helpers/cluster';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/db';
-import { controllerNode, PeerClient, round, runCeiling, sleep, startTargetProcess, type BenchOptions, type Context, type TargetProcess, type WindowResult } from './lib';
+import { controllerNode, measureWindow, PeerClient, round, runCeiling, sleep, startTargetProcess, type BenchOptions, type CeilingResult, type Context, type TargetProcess, type WindowResult } from './lib';
+import { blackboxPeer, type PeerResult } from './peer';
+import { soak, type SoakResult } from './scenarios/soak';
 import { profileTop } from './profile-top';
 import { startAlertSink, type AlertSink } from '../test/helpers/alert-sink';
 import { detection, type DetectionResult } from './scenarios/detection';
@@ -22,7 +26,7 @@ import { scale, type ScaleResult } from './scenarios/scale';
 
 const RESULTS = join(__dirname, '../../bench/results');
 
-function parseArgs(argv: string[]): BenchOptions & { skip: Set<string>; onlyScale: boolean } {
+function parseArgs(argv: string[]): BenchOptions & { skip: Set<string>; onlyScale: boolean; soakMin: number } {
   const flag = (name: string) => argv.includes(`--${name}`);
   const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   return {
@@ -33,6 +37,7 @@ function parseArgs(argv: string[]): BenchOptions & { skip: Set<string>; onlyScal
     rate: Number(value('rate') ?? 2000),
     skip: new Set((value('skip') ?? '').split(',').filter(Boolean)),
     onlyScale: value('only') === 'scale',
+    soakMin: Number(value('soak') ?? 0),
   };
 }
 
@@ -50,14 +55,7 @@ async function main(): Promise<void> {
   let sink: AlertSink | undefined;
   let cluster: Cluster | undefined;
   const client = new PeerClient('cluster-secret');
-  const out: {
-    ceiling?: { cps: number; errors: number; cpuPct: number; concurrency: number; runs: number[] };
-    paced?: PhaseResult;
-    saturated?: PhaseResult;
-    detection?: DetectionResult;
-    failover?: FailoverResult;
-    scale?: ScaleResult;
-  } = {};
+  const out: Out = {};
   try {
     if (!opts.onlyScale) await clusterScenarios();
     if (!opts.skip.has('scale')) out.scale = await scale(opts, RESULTS, say);
@@ -67,17 +65,31 @@ async function main(): Promise<void> {
     await db?.drop().catch(() => undefined);
   }
 
-  /** Everything that runs against the three-node cluster, and the ceiling before and after it. */
+  /**
+   * Everything that runs against the three-node cluster, and the ceiling alternating with it: before
+   * the cluster starts, between two saturated windows (the cluster frozen with SIGSTOP) and after
+   * it stops. Others' load on a shared machine varies; the highest ceiling makes the ratio the harder one.
+   */
   async function clusterScenarios(): Promise<void> {
     db = await createTestDatabase('gbm_bench');
     target = await startTargetProcess();
     sink = await startAlertSink();
     const concurrency = opts.workers * opts.numThreads;
-    say(`ceiling: bare undici, ${concurrency} in flight, fresh connection per request`);
     const ceilingS = opts.quick ? 8 : 20;
-    const before = await runCeiling(target.url('/ceiling'), concurrency, ceilingS);
-    out.ceiling = { ...before, concurrency, runs: [before.cps] };
-    say(`ceiling: ${Math.round(before.cps)} requests/s`);
+    const ceilings: CeilingResult[] = [];
+    const measureCeiling = async (when: string) => {
+      const c = await runCeiling(target!.url('/ceiling'), opts.workers, opts.numThreads, ceilingS);
+      ceilings.push(c);
+      say(`ceiling (${when}): ${Math.round(c.cps)} requests/s from ${c.processes} processes × ${opts.numThreads} in flight`);
+      out.ceiling = { runs: ceilings.map((x) => x.cps), best: ceilings.reduce((a, b) => (b.cps > a.cps ? b : a)), concurrency };
+    };
+    say(`ceiling: bare undici, ${opts.workers} processes × ${opts.numThreads} in flight, fresh connection per request`);
+    await measureCeiling('before the cluster');
+    if (!opts.skip.has('peer')) {
+      say(`peer: blackbox_exporter, ${opts.workers} × ${opts.numThreads} probes in flight`);
+      out.peer = await blackboxPeer(target.url('/ceiling'), opts.workers, opts.numThreads, ceilingS);
+      say('skipped' in out.peer ? `peer skipped: ${out.peer.skipped}` : `peer: ${Math.round(out.peer.probesPerS)} probes/s`);
+    }
 
     cluster = await Cluster.start({
       dsn: db.goDsn, workers: opts.workers, confirmations: 2, numThreads: opts.numThreads,
@@ -90,20 +102,37 @@ async function main(): Promise<void> {
 
     out.paced = await pacedPhase(ctx);
     say(`paced: ${Math.round(out.paced.window.cps)} checks/s, lateness p99 ${out.paced.window.lateness.p99} ms`);
+    if (opts.soakMin > 0) {
+      say(`soak: the paced load for ${opts.soakMin} min, RSS of every node sampled`);
+      out.soak = await soak(ctx, opts.soakMin);
+      say(`soak: steepest RSS slope ${round(out.soak.maxSlopeMbPerH, 1)} MB/h`);
+    }
     if (!opts.skip.has('detection')) out.detection = await detection(ctx);
     if (!opts.skip.has('failover')) out.failover = await failover(ctx);
     if (!opts.skip.has('saturated')) {
-      out.saturated = await saturatedPhase(ctx, out.ceiling.cps, out.paced.checks);
+      out.saturated = await saturatedPhase(ctx, out.ceiling!.best.cps, out.paced.checks);
       say(`saturated: ${Math.round(out.saturated.window.cps)} checks/s`);
+      // Freeze the cluster (every node at once, so nothing fails over), measure the ceiling, thaw, measure again.
+      const frozen = cluster.nodes.filter((n) => n.alive);
+      for (const n of frozen) n.proc!.kill('SIGSTOP');
+      try {
+        await measureCeiling('between saturated windows, cluster frozen');
+      } finally {
+        for (const n of frozen) n.proc?.kill('SIGCONT');
+      }
+      await sleep(opts.quick ? 5_000 : 10_000);
+      try {
+        const again = await measureWindow(ctx, opts.quick ? 15 : 60);
+        out.saturatedRuns = [out.saturated.window.cps, again.cps];
+        say(`saturated again: ${Math.round(again.cps)} checks/s`);
+      } catch (err) {
+        say(`saturated again: not measured (${(err as Error).message})`);
+        out.saturatedRuns = [out.saturated.window.cps];
+      }
     }
     await cluster.stop();
     cluster = undefined;
-    // Again with the cluster gone: others' load on a shared machine varies, and the higher ceiling
-    // of the two makes the ratio the harder one.
-    const after = await runCeiling(target.url('/ceiling'), concurrency, ceilingS);
-    say(`ceiling again: ${Math.round(after.cps)} requests/s`);
-    if (after.cps > out.ceiling.cps) out.ceiling = { ...after, concurrency, runs: out.ceiling.runs };
-    out.ceiling.runs.push(after.cps);
+    await measureCeiling('after the cluster');
   }
 
   const results = summarize(opts, out, (Date.now() - t0) / 1000, loadAtStart);
@@ -118,14 +147,26 @@ function costOf(w: WindowResult | undefined): Record<string, { cpu_pct: number; 
   return Object.fromEntries(Object.entries(w.cost).map(([name, c]) => [name, { cpu_pct: round(c.cpuPct, 1), rss_mb: round(c.peakRssMb, 1) }]));
 }
 
-function summarize(opts: BenchOptions, out: {
-  ceiling?: { cps: number; errors: number; cpuPct: number; concurrency: number; runs: number[] };
-  paced?: PhaseResult; saturated?: PhaseResult; detection?: DetectionResult; failover?: FailoverResult; scale?: ScaleResult;
-}, durationS: number, loadAtStart: number) {
+interface Out {
+  ceiling?: { runs: number[]; best: CeilingResult; concurrency: number };
+  peer?: PeerResult;
+  paced?: PhaseResult;
+  saturated?: PhaseResult;
+  /** Checks/s of each saturated window (the second after the frozen-cluster ceiling). */
+  saturatedRuns?: number[];
+  soak?: SoakResult;
+  detection?: DetectionResult;
+  failover?: FailoverResult;
+  scale?: ScaleResult;
+}
+
+function summarize(opts: BenchOptions, out: Out, durationS: number, loadAtStart: number) {
   const sat = out.saturated?.window;
   const paced = out.paced?.window;
-  const throughput = sat?.cps ?? NaN;
-  const ceiling = out.ceiling?.cps ?? NaN;
+  const runs = out.saturatedRuns ?? (sat ? [sat.cps] : []);
+  const throughput = runs.length ? runs.reduce((a, b) => a + b, 0) / runs.length : NaN;
+  const ceiling = out.ceiling?.best.cps ?? NaN;
+  const peer = out.peer && !('skipped' in out.peer) ? out.peer : undefined;
   return {
     quick: opts.quick,
     started_at: new Date(Date.now() - durationS * 1000).toISOString(),
@@ -135,11 +176,22 @@ function summarize(opts: BenchOptions, out: {
     config: { workers: opts.workers, num_threads: opts.numThreads, paced_checks: out.paced?.checks, saturated_checks: out.saturated?.checks, interval_s: out.paced?.intervalS },
     throughput_cps: round(throughput),
     ceiling_cps: round(ceiling),
+    throughput_runs_cps: runs.map((x) => round(x)),
     ratio: round(throughput / ceiling, 3),
     ceiling_concurrency: out.ceiling?.concurrency,
+    ceiling_processes: out.ceiling?.best.processes,
     ceiling_runs_cps: out.ceiling?.runs.map((x) => round(x)),
     target_cps_saturated: round(sat?.targetCps ?? NaN),
-    ceiling_cpu_pct: round(out.ceiling?.cpuPct ?? NaN),
+    ceiling_cpu_pct: round(out.ceiling?.best.cpuPct ?? NaN),
+    peer_blackbox_probes_per_s: peer ? round(peer.probesPerS) : null,
+    peer_blackbox_errors: peer ? peer.errors : null,
+    peer_blackbox_version: peer?.version ?? null,
+    peer_skipped: out.peer && 'skipped' in out.peer ? out.peer.skipped : null,
+    peer_ratio: peer ? round(throughput / peer.probesPerS, 3) : null,
+    soak_minutes: out.soak?.minutes ?? null,
+    soak_rss_slope_mb_per_h_max: out.soak ? round(out.soak.maxSlopeMbPerH, 2) : null,
+    soak_rss_slope_mb_per_h: out.soak ? Object.fromEntries(Object.entries(out.soak.nodes).map(([k, v]) => [k, round(v.slopeMbPerH, 2)])) : null,
+    soak_rss_mb: out.soak ? Object.fromEntries(Object.entries(out.soak.nodes).map(([k, v]) => [k, [round(v.firstMb, 1), round(v.lastMb, 1)]])) : null,
     paced_cps: round(paced?.cps ?? NaN),
     lateness_p50_ms: paced?.lateness.p50 ?? null,
     lateness_p99_ms: paced?.lateness.p99 ?? null,
@@ -180,9 +232,11 @@ function table(r: Results): string {
   const ok = (met: boolean | null) => (met === null ? '' : met ? 'met' : 'MISSED');
   const has = (x: number | null | undefined) => x !== null && x !== undefined && !Number.isNaN(x);
   const rows: [string, string, string, string][] = [
-    ['throughput (saturated, 60 s)', n(r.throughput_cps, ' checks/s'), '≥ 2000', ok(has(r.throughput_cps) ? r.throughput_cps >= 2000 : null)],
-    ['bare-undici ceiling (higher of 2 runs)', `${n(r.ceiling_cps, ' req/s')} (${(r.ceiling_runs_cps ?? []).join(', ')})`, '', ''],
+    [`throughput (saturated, mean of ${r.throughput_runs_cps.length} windows)`, `${n(r.throughput_cps, ' checks/s')} (${r.throughput_runs_cps.join(', ')})`, '≥ 2000', ok(has(r.throughput_cps) ? r.throughput_cps >= 2000 : null)],
+    [`bare-undici ceiling, ${r.ceiling_processes ?? '-'} processes (highest of ${(r.ceiling_runs_cps ?? []).length})`, `${n(r.ceiling_cps, ' req/s')} (${(r.ceiling_runs_cps ?? []).join(', ')})`, '', ''],
     ['ratio', n(r.ratio * 100, ' %'), '≥ 70 %', ok(has(r.ratio) ? r.ratio >= 0.7 : null)],
+    [`peer: blackbox_exporter ${r.peer_blackbox_version ?? ''}`.trim(), r.peer_skipped ? `skipped: ${r.peer_skipped}` : n(r.peer_blackbox_probes_per_s, ' probes/s'), '', ''],
+    ['peer ratio (ours / blackbox_exporter)', n(r.peer_ratio, '', 2), '≥ 1.0', ok(r.peer_ratio === null ? null : r.peer_ratio >= 1)],
     [`paced: ${r.config.paced_checks ?? '-'} checks every ${r.config.interval_s ?? '-'} s`, n(r.paced_cps, ' checks/s'), '', ''],
     ['lateness p50 / p99 / max (paced)', `${n(r.lateness_p50_ms)} / ${n(r.lateness_p99_ms)} / ${n(r.lateness_max_ms)} ms`, 'p99 ≤ 500 ms', ok(r.lateness_p99_ms === null ? null : r.lateness_p99_ms <= 500)],
     ['lateness p50 / p99 (saturated, queueing)', `${n(r.saturated_lateness_p50_ms)} / ${n(r.saturated_lateness_p99_ms)} ms`, '', ''],
@@ -192,6 +246,7 @@ function table(r: Results): string {
     for (const [name, c] of Object.entries(cost ?? {})) rows.push([`cost ${phase}: ${name}`, `${n(c.cpu_pct, ' % CPU', 1)}, ${n(c.rss_mb, ' MB', 0)}`, '', '']);
   }
   rows.push(
+    [`soak: RSS slope, steepest node (${r.soak_minutes ?? '-'} min)`, r.soak_rss_slope_mb_per_h_max === null ? '-' : `${n(r.soak_rss_slope_mb_per_h_max, ' MB/h', 1)} (${Object.entries(r.soak_rss_slope_mb_per_h ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')})`, '< 5 MB/h', ok(r.soak_rss_slope_mb_per_h_max === null ? null : r.soak_rss_slope_mb_per_h_max < 5)],
     ['machine CPU busy (paced / saturated)', `${n(r.machine_cpu_pct_paced, ' %')} / ${n(r.machine_cpu_pct_saturated, ' %')}`, '', ''],
     [`detection excess over earliest (${n(r.detection_earliest_s, ' s')}), median / max`, `${n(r.detection_excess_s_median, ' s', 2)} / ${n(r.detection_excess_s_max, ' s', 2)}`, '≤ 1 s', ok(has(r.detection_excess_s_median) ? r.detection_excess_s_median <= 1 : null)],
     ['failover: first check handed out, median', n(r.failover_s_median, ' s', 2), '≤ 3 s', ok(has(r.failover_s_median) ? r.failover_s_median <= 3 : null)],

@@ -4,12 +4,11 @@
  * Lines are written the way the original (miekg/dns) printed them, so `expect` strings keep matching.
  */
 import { createSocket } from 'node:dgram';
-import { lookup } from 'node:dns/promises';
 import { getServers } from 'node:dns';
 import { connect, isIP } from 'node:net';
 import { randomInt } from 'node:crypto';
 import * as packet from 'dns-packet';
-import { ParamError, type CheckContext, type CheckResult, type CheckType } from './types';
+import { lookupBudgetMs, ParamError, resolverOf, type CheckContext, type CheckResult, type CheckType } from './types';
 import { errorText, object, optionalString, requiredString, since, splitHostPort, type HostPort } from './params';
 
 /** The types the original accepted, by their lower-case name. */
@@ -184,9 +183,11 @@ export function zoneLine(a: packet.Answer): string {
 
 // ---- check ----------------------------------------------------------------------------------------
 
-async function resolveServer(server: HostPort): Promise<HostPort> {
+/** A server given by name is resolved off libuv's thread pool (see net/resolver.ts). */
+async function resolveServer(server: HostPort, ctx: CheckContext): Promise<HostPort> {
   if (isIP(server.host)) return server;
-  return { host: (await lookup(server.host)).address, port: server.port };
+  const [{ address }] = await resolverOf(ctx).lookup(server.host, { timeoutMs: lookupBudgetMs(TIMEOUT_MS) });
+  return { host: address, port: server.port };
 }
 
 async function run(p: DnsParams, ctx: CheckContext): Promise<CheckResult> {
@@ -202,7 +203,7 @@ async function run(p: DnsParams, ctx: CheckContext): Promise<CheckResult> {
     const chosen = chooseServer(p, ctx);
     facts.server = `${chosen.host}:${chosen.port}`;
     const abort = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
-    const server = await Promise.race([resolveServer(chosen), abort]);
+    const server = await Promise.race([resolveServer(chosen, ctx), abort]);
     const wire = query(p.name, p.type);
     reply = await overUdp(server, wire, p.name, controller.signal);
     facts.transport = 'udp';
@@ -225,4 +226,4 @@ async function run(p: DnsParams, ctx: CheckContext): Promise<CheckResult> {
   return done(true, `${answers.length} answer${answers.length === 1 ? '' : 's'}: ${answers[0]}`);
 }
 
-export const dnsCheck: CheckType<DnsParams> = { name: 'dns', parse, run };
+export const dnsCheck: CheckType<DnsParams> = { name: 'dns', parse, run, deadlineMs: () => TIMEOUT_MS };

@@ -5,7 +5,9 @@
  */
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
-import { ParamError, type CheckContext, type CheckResult, type CheckType } from './types';
+import type { LookupFunction } from 'node:net';
+import type { HostResolver } from '../net/resolver';
+import { lookupBudgetMs, ParamError, resolverOf, type CheckContext, type CheckResult, type CheckType } from './types';
 import {
   errorText, object, optionalBool, optionalNumber, optionalString, optionalStringMap, requiredString, since,
   timeoutSeconds,
@@ -36,19 +38,38 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const CONNECT_TIMEOUT_MS = 31_000;
 
 /**
- * One Agent per TLS mode, shared by every run. It holds no connection beyond a request (see
- * `reset` above) and caches no TLS session (every run verifies the certificate in a full
- * handshake), so sharing it changes nothing a check sees; building and destroying an Agent per
- * run cost as much CPU as the request itself.
+ * One Agent per TLS mode and lookup budget of a resolver, shared by every run. It holds no
+ * connection beyond a request (see `reset` above) and caches no TLS session (every run verifies the
+ * certificate in a full handshake), so sharing it changes nothing a check sees; building and
+ * destroying an Agent per run cost as much CPU as the request itself. Names are resolved by the
+ * worker's HostResolver (off libuv's thread pool), within a budget inside the check's deadline.
  */
-const agents = new Map<boolean, Agent>();
-function agentFor(insecure: boolean): Agent {
-  let agent = agents.get(insecure);
+const agents = new WeakMap<HostResolver, Map<string, Agent>>();
+function agentFor(resolver: HostResolver, insecure: boolean, lookupMs: number): Agent {
+  let mine = agents.get(resolver);
+  if (!mine) agents.set(resolver, (mine = new Map()));
+  const key = `${insecure}/${lookupMs}`;
+  let agent = mine.get(key);
   if (!agent) {
-    agent = new Agent({ connect: { rejectUnauthorized: !insecure, timeout: CONNECT_TIMEOUT_MS, maxCachedSessions: 0 } });
-    agents.set(insecure, agent);
+    const lookup = lookupVia(resolver, lookupMs);
+    agent = new Agent({ connect: { rejectUnauthorized: !insecure, timeout: CONNECT_TIMEOUT_MS, maxCachedSessions: 0, lookup } });
+    mine.set(key, agent);
   }
   return agent;
+}
+
+/** dns.lookup's calling convention (net.connect calls it with `all` when it may try several addresses). */
+function lookupVia(resolver: HostResolver, timeoutMs: number): LookupFunction {
+  return (hostname, options, callback) => {
+    const family = options.family === 4 || options.family === 6 ? options.family : 0;
+    resolver.lookup(hostname, { family, timeoutMs }).then(
+      (found) => {
+        if (options.all) (callback as (err: null, addresses: { address: string; family: number }[]) => void)(null, found);
+        else callback(null, found[0].address, found[0].family);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, '', 0),
+    );
+  };
 }
 
 function parse(data: unknown): HttpParams {
@@ -193,7 +214,8 @@ async function run(p: HttpParams, ctx: CheckContext): Promise<CheckResult> {
     });
   };
   try {
-    const { response, url, redirects } = await follow(agentFor(p.insecure), p, controller.signal, ctx.worker);
+    const agent = agentFor(resolverOf(ctx), p.insecure, lookupBudgetMs(p.timeoutMs));
+    const { response, url, redirects } = await follow(agent, p, controller.signal, ctx.worker);
     facts.statusCode = response.statusCode;
     if (redirects > 0) Object.assign(facts, { finalUrl: url.href, redirects });
     if (p.expectStatus !== 0 && p.expectStatus !== response.statusCode) {
@@ -216,4 +238,4 @@ async function run(p: HttpParams, ctx: CheckContext): Promise<CheckResult> {
   }
 }
 
-export const httpCheck: CheckType<HttpParams> = { name: 'http', parse, run };
+export const httpCheck: CheckType<HttpParams> = { name: 'http', parse, run, deadlineMs: (p) => p.timeoutMs };

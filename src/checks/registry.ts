@@ -44,6 +44,16 @@ export function validateCheck(type: string, data: string): string | null {
   return parsed.ok ? null : parsed.reason;
 }
 
+/**
+ * The longest one run of this check may take before the worker has its result: its type's own
+ * deadline, or the hard limit. Invalid checks end at once (their result says why).
+ */
+export function checkDeadlineMs(type: string, data: string): number {
+  const parsed = parseCheck(type, data);
+  if (!parsed.ok) return 0;
+  return Math.min(HARD_LIMIT_MS, parsed.type.deadlineMs?.(parsed.params) ?? HARD_LIMIT_MS);
+}
+
 /** Runs one check now. Every failure, including a bug in a check type, is an offline result. */
 export async function runCheck(type: string, data: string, ctx: CheckContext): Promise<CheckResult> {
   const t0 = performance.now();

@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
-import { ParamError, type CheckContext, type CheckResult, type CheckType } from './types';
+import { lookupBudgetMs, ParamError, resolverOf, type CheckContext, type CheckResult, type CheckType } from './types';
 import { errorText, object, optionalNumber, requiredHostPort, since, type HostPort } from './params';
 
 export interface SslExpireParams extends HostPort {
@@ -22,12 +22,12 @@ function parse(data: unknown): SslExpireParams {
   return { ...requiredHostPort(o, 'address'), days };
 }
 
-function handshake(p: SslExpireParams): Promise<PeerCertificate> {
+function handshake(p: SslExpireParams, address: string, timeoutMs: number): Promise<PeerCertificate> {
   return new Promise((resolve, reject) => {
     // SNI only for names (RFC 6066 does not allow IP literals). Old protocol versions and ciphers are
     // allowed: nothing is sent over this connection, and a legacy server's certificate expires too.
     const socket: TLSSocket = connect({
-      host: p.host,
+      host: address,
       port: p.port,
       servername: isIP(p.host) ? undefined : p.host,
       rejectUnauthorized: false,
@@ -37,7 +37,7 @@ function handshake(p: SslExpireParams): Promise<PeerCertificate> {
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`TLS handshake timed out after ${HANDSHAKE_TIMEOUT_MS / 1000} s`));
-    }, HANDSHAKE_TIMEOUT_MS);
+    }, timeoutMs);
     socket.on('error', (err) => {
       clearTimeout(timer);
       socket.destroy();
@@ -61,11 +61,13 @@ function commonName(cert: PeerCertificate): string {
   return cert.subjectaltname?.split(',')[0]?.replace(/^\w+:/, '').trim() ?? '';
 }
 
-async function run(p: SslExpireParams, _ctx: CheckContext): Promise<CheckResult> {
+async function run(p: SslExpireParams, ctx: CheckContext): Promise<CheckResult> {
   const t0 = performance.now();
   let cert: PeerCertificate;
   try {
-    cert = await handshake(p);
+    // Resolved off libuv's thread pool, within a part of the deadline (see net/resolver.ts).
+    const [{ address }] = await resolverOf(ctx).lookup(p.host, { timeoutMs: lookupBudgetMs(HANDSHAKE_TIMEOUT_MS) });
+    cert = await handshake(p, address, Math.max(1, HANDSHAKE_TIMEOUT_MS - since(t0)));
   } catch (err) {
     return { status: 'offline', message: `TLS connection error: ${errorText(err)}`, durationMs: since(t0) };
   }
@@ -85,4 +87,4 @@ async function run(p: SslExpireParams, _ctx: CheckContext): Promise<CheckResult>
   };
 }
 
-export const sslExpireCheck: CheckType<SslExpireParams> = { name: 'ssl_expire', parse, run };
+export const sslExpireCheck: CheckType<SslExpireParams> = { name: 'ssl_expire', parse, run, deadlineMs: () => HANDSHAKE_TIMEOUT_MS };

@@ -3,7 +3,7 @@
  * Beyond the original: one timeout covers connect, send and read, so a silent server cannot stall a worker.
  */
 import { connect, isIP, type Socket } from 'node:net';
-import type { CheckContext, CheckResult, CheckType } from './types';
+import { lookupBudgetMs, resolverOf, type CheckContext, type CheckResult, type CheckType } from './types';
 import {
   errorText, forceIp, object, optionalString, requiredHostPort, since, timeoutSeconds, type HostPort,
 } from './params';
@@ -33,7 +33,7 @@ function parse(data: unknown): TcpParams {
  * Waits for the connection, optionally sends the payload, and resolves with the first line (null when
  * `expect` is unset). Rejects with the message of the phase that failed, connect or read.
  */
-function exchange(p: TcpParams, socket: Socket): Promise<{ line: string | null; remote: string }> {
+function exchange(p: TcpParams, socket: Socket, remainingMs: number): Promise<{ line: string | null; remote: string }> {
   return new Promise((resolve, reject) => {
     let buffered = Buffer.alloc(0);
     let remote = '';
@@ -43,7 +43,7 @@ function exchange(p: TcpParams, socket: Socket): Promise<{ line: string | null; 
       resolve({ line: (nl < 0 ? buffered : buffered.subarray(0, nl)).toString('utf8'), remote });
     };
     // One deadline for connect, send and read together (socket.setTimeout only measures idle time).
-    const timer = setTimeout(() => fail(`timed out after ${p.timeoutMs / 1000} s`), p.timeoutMs);
+    const timer = setTimeout(() => fail(`timed out after ${p.timeoutMs / 1000} s`), remainingMs);
     socket.once('close', () => clearTimeout(timer));
     socket.on('error', (err) => fail(errorText(err)));
     socket.once('connect', () => {
@@ -60,7 +60,7 @@ function exchange(p: TcpParams, socket: Socket): Promise<{ line: string | null; 
   });
 }
 
-async function run(p: TcpParams, _ctx: CheckContext): Promise<CheckResult> {
+async function run(p: TcpParams, ctx: CheckContext): Promise<CheckResult> {
   const t0 = performance.now();
   const facts: Record<string, unknown> = {};
   const done = (online: boolean, message: string): CheckResult => ({
@@ -70,9 +70,16 @@ async function run(p: TcpParams, _ctx: CheckContext): Promise<CheckResult> {
   if (p.forceIp !== 0 && literal !== 0 && literal !== p.forceIp) {
     return done(false, `TCP connection error: ${p.host} is not an IPv${p.forceIp} address (force_ip ${p.forceIp})`);
   }
-  const socket = connect({ host: p.host, port: p.port, family: p.forceIp || undefined });
+  let address: string;
   try {
-    const { line, remote } = await exchange(p, socket);
+    // Resolved here, off libuv's thread pool, within a part of the deadline (see net/resolver.ts).
+    address = (await resolverOf(ctx).lookup(p.host, { family: p.forceIp, timeoutMs: lookupBudgetMs(p.timeoutMs) }))[0].address;
+  } catch (err) {
+    return done(false, `TCP connection error: ${errorText(err)}`);
+  }
+  const socket = connect({ host: address, port: p.port });
+  try {
+    const { line, remote } = await exchange(p, socket, Math.max(1, p.timeoutMs - since(t0)));
     facts.remote = remote;
     if (line === null) return done(true, `connected to ${remote}`);
     const got = line.trim();
@@ -86,4 +93,4 @@ async function run(p: TcpParams, _ctx: CheckContext): Promise<CheckResult> {
   }
 }
 
-export const tcpCheck: CheckType<TcpParams> = { name: 'tcp', parse, run };
+export const tcpCheck: CheckType<TcpParams> = { name: 'tcp', parse, run, deadlineMs: (p) => p.timeoutMs };

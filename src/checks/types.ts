@@ -1,4 +1,5 @@
 /** Contract shared by every check type (one module per type, see registry.ts). */
+import { HostResolver } from '../net/resolver';
 
 export type Status = 'online' | 'offline';
 
@@ -21,6 +22,18 @@ export interface CheckContext {
   worker?: string;
   /** `[exec] dir` of the node running it (absolute); empty or absent: exec checks are refused. */
   execDir?: string;
+  /** Resolves target names off libuv's thread pool; one per process (a fresh one when absent). */
+  resolver?: HostResolver;
+}
+
+/** The context's resolver, or a fresh one (it holds no connection, only a c-ares channel). */
+export function resolverOf(ctx: CheckContext): HostResolver {
+  return ctx.resolver ?? new HostResolver();
+}
+
+/** How long a target's name may take to resolve: inside the check's own deadline, so the check can say why. */
+export function lookupBudgetMs(checkTimeoutMs: number): number {
+  return Math.max(1_000, Math.round(checkTimeoutMs * 0.8));
 }
 
 /** Thrown by `parse` with a message a person can act on, e.g. `missing parameter "url"`. */
@@ -32,4 +45,6 @@ export interface CheckType<P> {
   parse(data: unknown): P;
   /** Runs the check once. May throw; the registry turns that into an offline result. */
   run(params: P, ctx: CheckContext): Promise<CheckResult>;
+  /** The longest one run may take with these parameters (the registry's hard limit when absent). */
+  deadlineMs?(params: P): number;
 }

@@ -10,6 +10,15 @@ import { createLogger, type Logger } from '../util/log';
 import { Viewserver } from '../viewserver/viewserver';
 import { Worker } from '../worker/worker';
 
+/**
+ * The node's clock: the system's, shifted by GOBEARMON_TEST_CLOCK_OFFSET_MS when set (tests
+ * run a node with a skewed clock this way).
+ */
+export function nodeClock(env: NodeJS.ProcessEnv = process.env): () => number {
+  const offset = Number(env.GOBEARMON_TEST_CLOCK_OFFSET_MS ?? 0);
+  return Number.isFinite(offset) && offset !== 0 ? () => Date.now() + offset : Date.now;
+}
+
 /** A running role: what SIGTERM stops. */
 export interface RunningNode {
   close(): Promise<void>;
@@ -31,9 +40,10 @@ export async function startWorkerNode(config: Config, log: Logger): Promise<Runn
     await store.close();
     throw err;
   }
-  const controller = new Controller({ store, config, log: log.child({ component: 'controller' }) });
+  const clock = nodeClock();
+  const controller = new Controller({ store, config, log: log.child({ component: 'controller' }), clock, authClock: clock });
   const port = await controller.listen();
-  const worker = new Worker(config, log.child({ component: 'worker' }));
+  const worker = new Worker(config, log.child({ component: 'worker' }), undefined, { clock });
   worker.start();
   const push = config.push.addr ? await startPushReceiver(config, store, log.child({ component: 'push' })) : null;
   log.info({ component: 'node', event: 'node_started', port, worker: config.worker.name, viewserver: config.worker.viewAddr }, 'worker node started');
@@ -48,7 +58,7 @@ export async function startWorkerNode(config: Config, log: Logger): Promise<Runn
 }
 
 export async function startViewserver(config: Config, log: Logger): Promise<RunningNode> {
-  const viewserver = new Viewserver(config, log.child({ component: 'viewserver' }));
+  const viewserver = new Viewserver(config, log.child({ component: 'viewserver' }), undefined, { clock: nodeClock() });
   await viewserver.start();
   return viewserver;
 }

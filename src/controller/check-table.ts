@@ -37,7 +37,8 @@ export class CheckTable {
   private readonly heap = new KeyedHeap<CheckState>();
   private nextToken = 1;
 
-  constructor(private readonly lockTimeoutMs: number) {}
+  /** `lockMs`: how long a check stays locked to its worker, the same for all or per check (from its own deadline). */
+  constructor(private readonly lockMs: number | ((row: CheckRow) => number)) {}
 
   get size(): number {
     return this.checks.size;
@@ -113,7 +114,7 @@ export class CheckTable {
         passed.push(c);
         continue;
       }
-      c.lock = { worker, token: this.nextToken++, until: now + this.lockTimeoutMs, due: Math.min(now, this.becameDue(c)) };
+      c.lock = { worker, token: this.nextToken++, until: now + (typeof this.lockMs === 'number' ? this.lockMs : this.lockMs(c.row)), due: Math.min(now, this.becameDue(c)) };
       this.heap.set(c, c.lock.until);
       out.push(c);
     }

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Status } from '../checks/types';
-import { validateCheck } from '../checks/registry';
+import { checkDeadlineMs, validateCheck } from '../checks/registry';
 import type { Config } from '../config/types';
 import { mailAdmin as mailAdminDefault } from '../contacts/admin';
 import { sendAlert } from '../contacts/registry';
@@ -24,6 +24,8 @@ import { CheckTable, type CheckState, type Flip } from './check-table';
 import { effectiveQuorum } from './confirmation';
 import { ControllerMetrics, type MetricsSnapshot } from './metrics';
 import { RollupWriter } from './rollups';
+import { OverloadMonitor, type OverloadChange, type OverloadState } from './overload';
+import { RateLimiter } from '../util/rate-limit';
 import { WorkerRegistry } from './workers';
 
 export interface ControllerOptions {
@@ -33,6 +35,8 @@ export interface ControllerOptions {
   send?: SendFn;
   mailAdmin?: (subject: string, body: string) => Promise<void>;
   clock?: () => number;
+  /** The clock node-to-node signatures are checked against (default the system's; tests shift `clock` alone). */
+  authClock?: () => number;
 }
 
 interface Waiter {
@@ -41,6 +45,10 @@ interface Waiter {
   done(checks: Assignment[]): void;
 }
 
+/** Time for a worker to report a result after the check's deadline (its /results call and some slack). */
+const LOCK_REPORT_SLACK_MS = 15_000;
+/** At most one overload mail per this interval. */
+const OVERLOAD_MAIL_EVERY_MS = 3_600_000;
 /** Reload failures between two admin mails (SPEC §5: after every 10th in a row). */
 const RELOAD_FAILURES_PER_MAIL = 10;
 
@@ -55,6 +63,8 @@ export class Controller {
   private readonly validated = new Map<number, CheckRow>();
   private readonly metrics = new ControllerMetrics();
   private readonly rollups: RollupWriter;
+  private overload = new OverloadMonitor();
+  private readonly overloadMails = new RateLimiter(OVERLOAD_MAIL_EVERY_MS);
   private epoch = 0;
   private view = 0;
   private taking: Promise<void> | null = null;
@@ -71,16 +81,31 @@ export class Controller {
     this.clock = opts.clock ?? Date.now;
     this.storeTrouble = new LogThrottle(log, this.clock);
     this.mailAdmin = opts.mailAdmin ?? ((s, b) => mailAdminDefault(config, s, b));
-    this.table = new CheckTable(config.controller.lockTimeoutMs);
+    this.table = new CheckTable(this.lockMs);
     this.workers = new WorkerRegistry(config.controller.workerTimeoutMs);
     this.dispatcher = new AlertDispatcher(store, config, opts.send ?? sendAlert, log, {
       onFlipDead: (row) => void this.flipDead(row),
       onFenced: (err) => this.stepDown(err.message),
     }, this.clock);
     this.rollups = new RollupWriter(store, log, this.clock, { retentionDays: config.web.retentionDays });
-    this.app = createNodeServer(config.default.password, log);
+    this.app = createNodeServer(config.default.password, log, { clock: opts.authClock, self: config.controller.addr });
     this.routes();
   }
+
+  /**
+   * How long a check stays locked to its worker: `lockTimeout`, but never less than the check's own
+   * deadline plus the time to report, or a slow target's result would always come too late and a
+   * hanging target could never flip. Cached per row (a reload brings new rows).
+   */
+  private readonly lockMs = (row: CheckRow): number => {
+    let ms = this.lockByRow.get(row);
+    if (ms === undefined) {
+      ms = Math.max(this.opts.config.controller.lockTimeoutMs, checkDeadlineMs(row.type, row.data) + LOCK_REPORT_SLACK_MS);
+      this.lockByRow.set(row, ms);
+    }
+    return ms;
+  };
+  private readonly lockByRow = new WeakMap<CheckRow, number>();
 
   get inOffice(): boolean {
     return this.epoch > 0;
@@ -117,7 +142,10 @@ export class Controller {
       return { released };
     });
     this.app.get('/status', async (): Promise<ControllerStatus> => this.status());
-    this.app.get('/metrics', async (): Promise<MetricsSnapshot> => this.metrics.snapshot(this.clock(), this.epoch, this.table.size));
+    this.app.get('/metrics', async (): Promise<MetricsSnapshot & { overload: OverloadState }> => ({
+      ...this.metrics.snapshot(this.clock(), this.epoch, this.table.size),
+      overload: this.overload.snapshot,
+    }));
   }
 
   /** Why a worker's request must be refused, or null. */
@@ -146,8 +174,9 @@ export class Controller {
     const { store, log, config } = this.opts;
     try {
       const epoch = await store.takeOffice(config.worker.name || config.controller.addr, this.clock());
-      this.table = new CheckTable(config.controller.lockTimeoutMs); // a predecessor's state is not ours
+      this.table = new CheckTable(this.lockMs); // a predecessor's state is not ours
       this.metrics.reset(this.clock());
+      this.overload = new OverloadMonitor();
       this.epoch = epoch;
       log.info({ event: 'election', epoch, view }, 'took office as the active controller');
       await this.reload();
@@ -298,7 +327,9 @@ export class Controller {
     const quorum = this.quorum(now);
     let accepted = 0;
     for (const r of req.results) {
-      const due = this.table.checks.get(r.id)?.lock?.due;
+      const checked = this.table.checks.get(r.id);
+      const due = checked?.lock?.due;
+      const intervalMs = (checked?.row.interval ?? 0) * 1000;
       const outcome = this.table.report(req.worker, r.id, r.lock, { status: r.status, message: r.message ?? '', durationMs: r.durationMs ?? 0 }, now, quorum);
       if (!outcome.accepted) {
         this.metrics.ignored++;
@@ -309,7 +340,11 @@ export class Controller {
       this.metrics.results++;
       this.rollups.add(r.id, now, r.status, r.durationMs ?? 0);
       // Started on the worker's clock: exact on one host, as good as NTP across hosts.
-      if (due !== undefined) this.metrics.lateness((r.startedAt ?? now) - due);
+      if (due !== undefined) {
+        const lateness = (r.startedAt ?? now) - due;
+        this.metrics.lateness(lateness);
+        this.reportOverload(this.overload.note(lateness, intervalMs, now), now);
+      }
       if (outcome.flip) {
         this.metrics.flips++;
         void this.recordFlip(outcome.flip);
@@ -317,6 +352,22 @@ export class Controller {
     }
     this.pump();
     return accepted;
+  }
+
+  /** Overload is said out loud: a log line when it starts and ends, and a mail (at most hourly). */
+  private reportOverload(change: OverloadChange | null, now: number): void {
+    if (!change) return;
+    const { log } = this.opts;
+    if (change.kind === 'recovered') {
+      log.info({ event: 'overload_ended', lasted_s: Math.round(change.lastedMs / 1000) }, 'checks start on time again');
+      return;
+    }
+    const late = Math.round(change.lateness / 1000);
+    const text = `Checks have been starting later than their own interval for ${Math.round((now - change.since) / 1000)} s (worst lateness ${late} s): the workers cannot keep up. Add workers or threads ([worker] numThreads), or lengthen check intervals.`;
+    log.warn({ event: 'overload', since: change.since, lateness_s: late, checks: this.table.size }, text);
+    if (this.overloadMails.hit('overload', now) !== null) {
+      void this.mailAdmin('gobearmon: overloaded, checks are late', text).catch((err: Error) => log.error({ event: 'admin_mail_failed', err: err.message }, 'could not mail the admin about overload'));
+    }
   }
 
   // ---- flips ---------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/types';
 import { mailAdmin as mailAdminDefault } from '../contacts/admin';
-import { PeerClient } from '../protocol/client';
+import { PeerClient, PeerError } from '../protocol/client';
+import { SkewReporter } from '../protocol/skew';
 import { schemas, type ProbeResponse, type ViewRequest, type ViewResponse } from '../protocol/messages';
 import { createNodeServer, listen } from '../protocol/server';
 import type { Logger } from '../util/log';
@@ -22,6 +23,7 @@ export class Viewserver {
   readonly election: Election;
   private readonly client: PeerClient;
   private readonly mailAdmin: (subject: string, body: string) => Promise<void>;
+  private readonly skew: SkewReporter;
   private watchers = new Set<() => void>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -29,12 +31,19 @@ export class Viewserver {
   private firstRound!: () => void;
   private readonly ready = new Promise<void>((resolve) => (this.firstRound = resolve));
 
-  constructor(private readonly config: Config, private readonly log: Logger, mailAdmin?: (subject: string, body: string) => Promise<void>) {
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    mailAdmin?: (subject: string, body: string) => Promise<void>,
+    options: { clock?: () => number } = {},
+  ) {
     const vs = config.viewserver;
+    const clock = options.clock ?? Date.now;
     this.election = new Election(vs.controller, vs.probeFailures);
-    this.client = new PeerClient(config.default.password);
+    this.client = new PeerClient(config.default.password, { clock });
     this.mailAdmin = mailAdmin ?? ((s, b) => mailAdminDefault(config, s, b));
-    this.app = createNodeServer(config.default.password, log);
+    this.skew = new SkewReporter(`the viewserver (${vs.addr})`, log, this.mailAdmin, clock);
+    this.app = createNodeServer(config.default.password, log, { clock, self: vs.addr });
     this.app.post<{ Body: ViewRequest }>('/view', { schema: { body: schemas.view } }, (req) => this.waitForView(req.body.after, req.body.waitMs ?? 0));
     this.app.get('/status', async (): Promise<ViewserverStatus> => ({
       view: this.election.view,
@@ -91,6 +100,7 @@ export class Viewserver {
       });
       return { addr, ok: res?.ok === true, inOffice: res.inOffice, epoch: res.epoch };
     } catch (err) {
+      if (err instanceof PeerError && err.skewMs !== undefined) this.skew.report(addr, err.skewMs);
       this.log.debug({ event: 'probe_failed', controller: addr, err: (err as Error).message }, 'probe failed');
       return { addr, ok: false };
     }

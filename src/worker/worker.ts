@@ -6,22 +6,54 @@
 import { runCheck as runCheckDefault } from '../checks/registry';
 import type { CheckContext, CheckResult } from '../checks/types';
 import type { Config } from '../config/types';
+import { mailAdmin as mailAdminDefault } from '../contacts/admin';
+import { HostResolver } from '../net/resolver';
 import { PeerClient, PeerError, dialAddr } from '../protocol/client';
 import type { Assignment, ReportedResult, ViewResponse, WorkResponse } from '../protocol/messages';
+import { MAX_BODY_BYTES } from '../protocol/server';
+import { SkewReporter } from '../protocol/skew';
 import type { Logger } from '../util/log';
 import { LogThrottle } from '../util/log-throttle';
+import { abortableSleep as sleep } from '../util/sleep';
 
 export type RunCheckFn = (type: string, data: string, ctx: CheckContext) => Promise<CheckResult>;
 
 const VIEW_WAIT_MS = 20_000;
 const WORK_WAIT_MS = 10_000;
 const NETWORK_SLACK_MS = 5_000;
+const RESULTS_TIMEOUT_MS = 10_000;
+/** A failed /results call is sent once more after this, if its controller is still the current one. */
+const RESULTS_RETRY_DELAY_MS = 500;
+/** A result's message is cut here: the whole batch must stay well under the peer's body bound. */
+export const MAX_MESSAGE_CHARS = 8 * 1024;
+/** Bytes of one /results body, below MAX_BODY_BYTES with room for the envelope. */
+const MAX_BATCH_BYTES = MAX_BODY_BYTES - 64 * 1024;
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
+export interface WorkerOptions {
+  clock?: () => number;
+  mailAdmin?: (subject: string, body: string) => Promise<void>;
+  /** Resolves check targets; default one per worker over the system's servers. */
+  resolver?: HostResolver;
+}
+
+/** Splits results into batches whose JSON stays under `maxBytes`. */
+export function batchBySize(results: ReportedResult[], maxBytes: number): ReportedResult[][] {
+  const batches: ReportedResult[][] = [];
+  let current: ReportedResult[] = [];
+  let bytes = 0;
+  for (const r of results) {
+    const size = Buffer.byteLength(JSON.stringify(r)) + 1;
+    if (current.length && bytes + size > maxBytes) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += size;
+  }
+  if (current.length) batches.push(current);
+  return batches;
+}
 
 export class Worker {
   private readonly client: PeerClient;
@@ -33,6 +65,8 @@ export class Worker {
   private stopped = false;
   private readonly stop = new AbortController();
   private pollAbort = new AbortController();
+  private readonly resolver: HostResolver;
+  private readonly skew: SkewReporter;
   private wakeWork: (() => void) | null = null;
   private loops: Promise<void>[] = [];
   /** Checks completed by this worker, for benchmarks and status. */
@@ -44,9 +78,14 @@ export class Worker {
     private readonly config: Config,
     private readonly log: Logger,
     private readonly runCheck: RunCheckFn = runCheckDefault,
+    options: WorkerOptions = {},
   ) {
-    this.client = new PeerClient(config.default.password);
-    this.peerTrouble = new LogThrottle(log);
+    const clock = options.clock ?? Date.now;
+    this.client = new PeerClient(config.default.password, { clock });
+    this.resolver = options.resolver ?? new HostResolver();
+    const mail = options.mailAdmin ?? ((subject: string, body: string) => mailAdminDefault(config, subject, body));
+    this.skew = new SkewReporter(`worker ${config.worker.name}`, log, mail, clock);
+    this.peerTrouble = new LogThrottle(log, clock);
   }
 
   get name(): string {
@@ -109,9 +148,10 @@ export class Worker {
       }
       this.pollAbort = new AbortController();
       try {
+        // One signal per poll, aborted by a view change and by close(): nothing long-lived is combined per poll.
         const res = await this.client.call<WorkResponse>(controller, '/work', { worker: this.name, view: this.view, slots, waitMs: WORK_WAIT_MS }, {
           timeoutMs: WORK_WAIT_MS + NETWORK_SLACK_MS,
-          signal: AbortSignal.any([this.pollAbort.signal, this.stop.signal]),
+          signal: this.pollAbort.signal,
         });
         failures = 0;
         this.peerTrouble.restored('controller', `the controller ${controller} answers again`);
@@ -129,39 +169,66 @@ export class Worker {
   private run(check: Assignment, controller: string): void {
     this.running.set(check.id, { check, controller });
     const startedAt = Date.now();
-    void this.runCheck(check.type, check.data, { dnsServer: this.config.dns.server, worker: this.name, execDir: this.config.exec.dir })
+    void this.runCheck(check.type, check.data, { dnsServer: this.config.dns.server, worker: this.name, execDir: this.config.exec.dir, resolver: this.resolver })
       .catch((err: Error): CheckResult => ({ status: 'offline', message: `check crashed: ${err.message}`, durationMs: 0 }))
       .then((result) => {
         this.running.delete(check.id);
         this.completed++;
-        this.pending.push({ controller, result: { id: check.id, lock: check.lock, status: result.status, message: result.message, durationMs: result.durationMs, startedAt } });
+        const message = result.message.length > MAX_MESSAGE_CHARS ? `${result.message.slice(0, MAX_MESSAGE_CHARS)}…` : result.message;
+        this.pending.push({ controller, result: { id: check.id, lock: check.lock, status: result.status, message, durationMs: result.durationMs, startedAt } });
         void this.flush();
         this.wake();
       });
   }
 
-  /** Sends every ready result in one request; results ready meanwhile go in the next. */
+  /**
+   * Sends every ready result for the current controller (in batches under the body bound); results
+   * ready meanwhile go in the next. Results locked by a controller that is no longer current are
+   * dropped at once: its locks died with its office, and a dead one would hold up the rest.
+   */
   private async flush(): Promise<void> {
     if (this.flushing || this.pending.length === 0) return;
     this.flushing = true;
-    const controller = this.pending[0].controller;
-    const batch = this.pending.filter((p) => p.controller === controller);
-    this.pending = this.pending.filter((p) => p.controller !== controller);
+    const controller = this.controller;
+    const stale = this.pending.filter((p) => p.controller !== controller).length;
+    if (stale) this.log.debug({ event: 'results_dropped', results: stale, reason: 'controller no longer current' }, 'dropped results for a former controller');
+    const batch = this.pending.filter((p) => p.controller === controller).map((p) => p.result);
+    this.pending = [];
     try {
-      await this.client.call(controller, '/results', { worker: this.name, view: this.view, results: batch.map((p) => p.result) }, { timeoutMs: 10_000 });
-      this.peerTrouble.restored('controller', `the controller ${controller} answers again`);
-    } catch (err) {
-      // The controller died or stepped down: its locks die with it, so the results are dropped.
-      this.logPeerError('controller', err);
+      if (controller) for (const results of batchBySize(batch, MAX_BATCH_BYTES)) await this.sendResults(controller, results);
     } finally {
       this.flushing = false;
       if (this.pending.length) void this.flush();
     }
   }
 
+  /** One /results call, tried again once (after a short pause) if it fails and its controller is still current. */
+  private async sendResults(controller: string, results: ReportedResult[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.call(controller, '/results', { worker: this.name, view: this.view, results }, { timeoutMs: RESULTS_TIMEOUT_MS });
+        this.peerTrouble.restored('controller', `the controller ${controller} answers again`);
+        return;
+      } catch (err) {
+        const refused = err instanceof PeerError && err.statusCode !== undefined && err.statusCode < 500;
+        if (attempt >= 2 || refused || this.controller !== controller) {
+          this.log.warn({ event: 'results_lost', results: results.length, attempts: attempt, err: (err as Error).message }, 'could not report results; their checks run again when their locks expire');
+          if (refused) this.logPeerError('controller', err);
+          return;
+        }
+        this.log.info({ event: 'results_retry', results: results.length, err: (err as Error).message }, 'reporting results failed; trying once more');
+        await sleep(RESULTS_RETRY_DELAY_MS, this.stop.signal);
+        if (this.controller !== controller) return;
+      }
+    }
+  }
+
   private logPeerError(peer: 'viewserver' | 'controller', err: unknown): void {
     const status = err instanceof PeerError ? err.statusCode : undefined;
     const fields = { peer, err: (err as Error).message };
+    const skewMs = err instanceof PeerError ? err.skewMs : undefined;
+    // Clock skew is not a wrong password: say which clocks differ and by how much.
+    if (skewMs !== undefined) return this.skew.report(`the ${peer} (${peer === 'viewserver' ? this.config.worker.viewAddr : (this.controller ?? '?')})`, skewMs);
     // 409: a newly named controller not yet in office, or a deposed one; the view sorts it out.
     if (status === 409) return void this.log.debug({ ...fields, event: `${peer}_not_ready` }, `the ${peer} is not serving this view yet`);
     // The message's detail (ports, timings) may vary between polls: the identity is the kind of failure.
@@ -176,6 +243,7 @@ export class Worker {
   async close(graceMs = 3_000): Promise<void> {
     this.stopped = true;
     this.stop.abort();
+    this.pollAbort.abort();
     this.wake();
     const until = Date.now() + graceMs;
     while (this.running.size && Date.now() < until) await sleep(20);

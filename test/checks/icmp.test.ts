@@ -39,3 +39,40 @@ test('a missing ping binary is a clear offline result, not a crash', async () =>
     process.env.PATH = path;
   }
 });
+
+test('a ping that outlives its time limit is killed, not left running', async () => {
+  const { mkdtempSync, writeFileSync, readFileSync, rmSync, chmodSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { runPing } = await import('../../src/checks/icmp');
+  const dir = mkdtempSync(join(tmpdir(), 'gbm-ping-'));
+  // A "ping" that never finishes, as one stuck on a name lookup or a wedged network would.
+  writeFileSync(join(dir, 'ping'), `#!/bin/sh\necho $$ > ${dir}/pid\nexec sleep 600\n`);
+  chmodSync(join(dir, 'ping'), 0o755);
+  const path = process.env.PATH;
+  process.env.PATH = `${dir}:${path}`;
+  try {
+    await assert.rejects(runPing('127.0.0.1', false, 1_000), /did not finish within 1 s and was killed/);
+    const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(alive(), false, 'the child is gone');
+  } finally {
+    process.env.PATH = path;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ping output is read for loss, round trips and the address', async () => {
+  const { parsePingOutput } = await import('../../src/checks/icmp');
+  const out = 'PING 127.0.0.1 (127.0.0.1) 56(84) bytes of data.\n64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time=0.045 ms\n64 bytes from 127.0.0.1: icmp_seq=2 ttl=64 time=0.050 ms\n\n--- 127.0.0.1 ping statistics ---\n5 packets transmitted, 2 received, 60% packet loss, time 4100ms\n';
+  assert.deepEqual(parsePingOutput(out), { lossPercent: 60, rttsMs: [0.045, 0.05], address: '127.0.0.1' });
+  assert.deepEqual(parsePingOutput('ping: unknown host'), { lossPercent: null, rttsMs: [], address: null });
+});

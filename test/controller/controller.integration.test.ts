@@ -8,13 +8,13 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { Status } from '../../src/checks/types';
 import type { Config } from '../../src/config/types';
 import { Controller } from '../../src/controller/controller';
-import { AUTH_HEADER, sign } from '../../src/protocol/auth';
+import { AUTH_HEADER } from '../../src/protocol/auth';
 import { PeerClient, PeerError } from '../../src/protocol/client';
 import type { Assignment, ControllerStatus, WorkResponse } from '../../src/protocol/messages';
 import { openStore } from '../../src/store/open';
 import type { CheckRow, Store } from '../../src/store/store';
 import {
-  PASSWORD, addCheck, addContact, captureLogger, count, kitConfig, signedCaller, sleep, startSelectiveWebhook, statusOf, waitFor, type Answer,
+  PASSWORD, addCheck, addContact, captureLogger, count, kitConfig, signedCaller, signedHeaders, sleep, startSelectiveWebhook, statusOf, waitFor, type Answer,
 } from '../helpers/controller-kit';
 import { ENGINES, type Engine, type EngineDb } from '../helpers/engines';
 import { startSmtp, type TestSmtp } from '../helpers/smtp';
@@ -267,10 +267,11 @@ describe('controller in-process on mysql: auth, stepping down, undone flips, deg
 
     const cases: [string, Record<string, string>, RegExp][] = [
       ['no header', {}, /missing authentication header/],
-      ['wrong password', { [AUTH_HEADER]: sign('not-the-password', 'POST', '/probe', probe) }, /bad signature/],
-      ['signed for another body', { [AUTH_HEADER]: sign(PASSWORD, 'POST', '/probe', JSON.stringify({ view: 9, active: true, elected: true })) }, /bad signature/],
-      ['signed for another path', { [AUTH_HEADER]: sign(PASSWORD, 'POST', '/work', probe) }, /bad signature/],
-      ['a minute old', { [AUTH_HEADER]: sign(PASSWORD, 'POST', '/probe', probe, Date.now() - 60_000) }, /clock skew/],
+      ['wrong password', signedHeaders(a.controller.app, 'POST', '/probe', probe, { password: 'not-the-password' }), /bad signature/],
+      ['signed for another body', signedHeaders(a.controller.app, 'POST', '/probe', JSON.stringify({ view: 9, active: true, elected: true })), /bad signature/],
+      ['signed for another path', signedHeaders(a.controller.app, 'POST', '/work', probe), /bad signature/],
+      ['signed for another node', signedHeaders(a.controller.app, 'POST', '/probe', probe, { to: '127.0.0.1:2' }), /another node/],
+      ['a minute old', signedHeaders(a.controller.app, 'POST', '/probe', probe, { now: Date.now() - 60_000 }), /clock skew/],
       ['malformed', { [AUTH_HEADER]: 'abc' }, /malformed/],
     ];
     for (const [what, headers, why] of cases) {
@@ -280,8 +281,8 @@ describe('controller in-process on mysql: auth, stepping down, undone flips, deg
     }
     assert.equal((await inject({}, '', '/status', 'GET')).statusCode, 401);
     assert.equal((await inject({}, JSON.stringify({ worker: 'w1', view: 0, slots: 1 }), '/work')).statusCode, 401);
-    // Repeats of one reason from one peer are throttled: each change of reason is a line.
-    assert.ok(a.logs.events('auth_refused').length >= 4);
+    // Rate-limited: at least one line per kind of refusal (missing, bad signature, recipient, skew, malformed).
+    assert.ok(a.logs.events('auth_refused').length >= 5);
     await sleep(300);
     assert.equal((await status(a)).inOffice, false, 'an unsigned probe does not elect');
     assert.equal((await world.store.lease()).epoch, 0);

@@ -10,7 +10,7 @@ import pino from 'pino';
 import type { Status } from '../../src/checks/types';
 import { buildConfig, parseIni } from '../../src/config/load';
 import type { Config } from '../../src/config/types';
-import { AUTH_HEADER, sign } from '../../src/protocol/auth';
+import { AUTH_HEADER, TO_HEADER, sign } from '../../src/protocol/auth';
 import type { CheckRow, Store } from '../../src/store/store';
 import type { Logger } from '../../src/util/log';
 
@@ -44,11 +44,17 @@ export interface Answer<T = unknown> {
   body: T;
 }
 
+/** The headers PeerClient sends, signed for `app`'s configured address (or `to`). */
+export function signedHeaders(app: FastifyInstance, method: string, path: string, payload: string, options: { password?: string; to?: string; now?: number } = {}): Record<string, string> {
+  const to = options.to ?? app.nodeSelf;
+  return { [AUTH_HEADER]: sign(options.password ?? PASSWORD, { method, path, to, body: payload }, options.now), [TO_HEADER]: to };
+}
+
 /** Calls a node server in-process with a request signed as PeerClient signs it. */
 export function signedCaller(app: FastifyInstance, password = PASSWORD) {
   return async <T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Answer<T>> => {
     const payload = body === undefined ? '' : JSON.stringify(body);
-    const headers: Record<string, string> = { [AUTH_HEADER]: sign(password, method, path, payload) };
+    const headers: Record<string, string> = signedHeaders(app, method, path, payload, { password });
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await app.inject({ method, url: path, headers, payload: body === undefined ? undefined : payload });
     return { status: res.statusCode, body: (res.body ? JSON.parse(res.body) : undefined) as T };
