@@ -45,7 +45,7 @@ const CONNECT_TIMEOUT_MS = 31_000;
  * worker's HostResolver (off libuv's thread pool), within a budget inside the check's deadline.
  */
 const agents = new WeakMap<HostResolver, Map<string, Agent>>();
-function agentFor(resolver: HostResolver, insecure: boolean, lookupMs: number): Agent {
+export function agentFor(resolver: HostResolver, insecure: boolean, lookupMs: number): Agent {
   let mine = agents.get(resolver);
   if (!mine) agents.set(resolver, (mine = new Map()));
   const key = `${insecure}/${lookupMs}`;

@@ -4,6 +4,7 @@
  */
 import { dnsCheck } from './dns';
 import { execCheck } from './exec';
+import { rabbitmqCheck } from './rabbitmq';
 import { httpCheck } from './http';
 import { icmpCheck } from './icmp';
 import { errorText, since } from './params';
@@ -12,7 +13,7 @@ import { tcpCheck } from './tcp';
 import { ParamError, type CheckContext, type CheckResult, type CheckType } from './types';
 
 // `run` is declared with method syntax, so each CheckType<P> is assignable to CheckType<unknown>.
-const all: CheckType<unknown>[] = [httpCheck, tcpCheck, icmpCheck, sslExpireCheck, dnsCheck, execCheck];
+const all: CheckType<unknown>[] = [httpCheck, tcpCheck, icmpCheck, sslExpireCheck, dnsCheck, execCheck, rabbitmqCheck];
 
 export const checkTypes: Record<string, CheckType<unknown>> = Object.fromEntries(all.map((t) => [t.name, t]));
 

@@ -17,11 +17,11 @@ async function offline(type: string, data: string): Promise<string> {
 }
 
 test('the built-in types are registered', () => {
-  assert.deepEqual(Object.keys(checkTypes).sort(), ['dns', 'exec', 'http', 'icmp', 'ssl_expire', 'tcp']);
+  assert.deepEqual(Object.keys(checkTypes).sort(), ['dns', 'exec', 'http', 'icmp', 'rabbitmq', 'ssl_expire', 'tcp']);
 });
 
 test('unknown type', async () => {
-  assert.match(await offline('smtp', '{}'), /^invalid check type: smtp \(one of http, tcp, icmp, ssl_expire, dns, exec\)$/);
+  assert.match(await offline('smtp', '{}'), /^invalid check type: smtp \(one of http, tcp, icmp, ssl_expire, dns, exec, rabbitmq\)$/);
   assert.match(await offline('toString', '{}'), /^invalid check type: toString/);
 });
 
