@@ -7,5 +7,6 @@ import { sqlCommand } from './sql';
 import { statusCommand } from './status';
 import { demoCommand } from './demo';
 import { watchCommand } from './watch';
+import { publishCommand } from './publish';
 
-export const commands: Command[] = [migrateCommand, notifyCommand, probeCommand, sqlCommand, statusCommand, demoCommand, watchCommand];
+export const commands: Command[] = [migrateCommand, notifyCommand, probeCommand, sqlCommand, statusCommand, demoCommand, watchCommand, publishCommand];

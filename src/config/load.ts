@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import ini from 'ini';
 import { parseDsn, redactDsn } from '../store/dsn';
+import { AMQP_KEYS, readAmqpSection } from '../amqp/config';
 import { ConfigError } from './error';
 import type { Config, Role } from './types';
 import { parseAddr, parseBasicAuth, parseBool, parseDirectory, parseHostPort, parseInteger, parsePingKey, parseSecondsMs, parseUrl, splitAddr } from './values';
@@ -27,6 +28,7 @@ const KEYS: Record<string, Record<string, 'one' | 'list'>> = {
   pushover: { token: 'one', apiurl: 'one' },
   web: { addr: 'one', user: 'one', password: 'one', apikey: 'one', metricstoken: 'one', public: 'one', retentiondays: 'one' },
   exec: { dir: 'one' },
+  amqp: Object.fromEntries(AMQP_KEYS.map((k) => [k, 'one'])) as Record<string, 'one'>,
 };
 
 const DSN_FORMS = 'user:password@tcp(host:port)/dbname, mysql://user:password@host:port/dbname or sqlite:/path/file.db';
@@ -189,6 +191,7 @@ export function buildConfig(raw: Raw, file: string): Config {
       retentionDays: read('web', 'retentiondays', 90, (v) => parseInteger(v, 1, 3650)),
     },
     exec: { dir: read('exec', 'dir', '', parseDirectory) },
+    amqp: readAmqpSection((key, dflt, parse) => read('amqp', key, dflt, parse), parseSecondsMs, parseUrl),
   };
 
   if (config.web.addr && role !== 'worker') fail('web', 'addr', 'allowed only on a worker node (it reads the database); remove it from the viewserver\'s config');
@@ -196,6 +199,8 @@ export function buildConfig(raw: Raw, file: string): Config {
     fail('web', config.web.user ? 'password' : 'user', 'allowed: user and password both set (the dashboard login) or both empty (no dashboard)');
   }
   if (role === 'worker') {
+    if (config.amqp.url && !config.amqp.exchange) fail('amqp', 'exchange', 'required when [amqp] url is set; allowed: the exchange the heartbeats are published to');
+    if (config.amqp.url && !config.amqp.queue) fail('amqp', 'queue', 'required when [amqp] url is set; allowed: the queue this node consumes heartbeats from');
     if (databases.length === 0) fail('controller', 'database', `required on a worker node; allowed: one or more lines of ${DSN_FORMS}`);
     if (!config.worker.viewAddr) fail('worker', 'viewAddr', 'required on a worker node; allowed: the viewserver\'s host:port');
   } else if (viewControllers.length === 0) {

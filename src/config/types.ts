@@ -1,4 +1,5 @@
 /** The one typed, validated configuration of a node (see load.ts for the keys and defaults). */
+import type { AmqpConfig } from '../amqp/config';
 
 export type Role = 'worker' | 'viewserver';
 
@@ -61,4 +62,6 @@ export interface Config {
   };
   /** Directory whose programs `exec` checks may run; '' = exec checks are refused. */
   exec: { dir: string };
+  /** Heartbeats over AMQP (SPEC §10.2): a worker node with `url` consumes `queue`. */
+  amqp: AmqpConfig;
 }
