@@ -33,7 +33,7 @@ async function requireSchema(store: Store, config: Config): Promise<void> {
 }
 
 export async function startWorkerNode(config: Config, log: Logger): Promise<RunningNode> {
-  const store = await openStore(config.controller.database, { session: CONTROLLER_SESSION });
+  const store = await openStore(config.controller.database, { session: CONTROLLER_SESSION, timeoutMs: config.controller.storeTimeoutMs });
   try {
     await requireSchema(store, config);
   } catch (err) {

@@ -17,6 +17,7 @@ const KEYS: Record<string, Record<string, 'one' | 'list'>> = {
   controller: {
     addr: 'one', database: 'list', confirmations: 'one', reloadinterval: 'one', locktimeout: 'one',
     workertimeout: 'one', alertmaxattempts: 'one', alertretrybase: 'one', alertretrymax: 'one',
+    storetimeout: 'one',
   },
   worker: { viewaddr: 'one', numthreads: 'one', name: 'one' },
   viewserver: { addr: 'one', controller: 'list', probeinterval: 'one', probetimeout: 'one', probefailures: 'one' },
@@ -146,6 +147,7 @@ export function buildConfig(raw: Raw, file: string): Config {
       alertMaxAttempts: read('controller', 'alertmaxattempts', 20, (v) => parseInteger(v, 1, 1000)),
       alertRetryBaseMs: read('controller', 'alertretrybase', 1_000, (v) => parseSecondsMs(v, 0.01, 3600)),
       alertRetryMaxMs: read('controller', 'alertretrymax', 300_000, (v) => parseSecondsMs(v, 0.01, 86400)),
+      storeTimeoutMs: read('controller', 'storetimeout', 5_000, (v) => parseSecondsMs(v, 0.1, 600)),
     },
     worker: {
       viewAddr: read('worker', 'viewaddr', '', (v) => parseAddr(v, true)),

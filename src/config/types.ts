@@ -22,6 +22,8 @@ export interface Config {
     alertMaxAttempts: number;
     alertRetryBaseMs: number;
     alertRetryMaxMs: number;
+    /** Deadline of every store query and transaction of a worker node (ms); past it the node reports itself unhealthy. */
+    storeTimeoutMs: number;
   };
   worker: {
     viewAddr: string;

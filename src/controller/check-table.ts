@@ -36,6 +36,8 @@ export class CheckTable {
   readonly checks = new Map<number, CheckState>();
   private readonly heap = new KeyedHeap<CheckState>();
   private nextToken = 1;
+  /** Per worker: locks it holds and the latest expiry among them, so a busy worker counts as live. */
+  private readonly held = new Map<string, { count: number; until: number }>();
 
   /** `lockMs`: how long a check stays locked to its worker, the same for all or per check (from its own deadline). */
   constructor(private readonly lockMs: number | ((row: CheckRow) => number)) {}
@@ -76,6 +78,7 @@ export class CheckTable {
     let removed = 0;
     for (const [id, c] of this.checks) {
       if (seen.has(id)) continue;
+      this.unlock(c);
       this.checks.delete(id);
       this.heap.delete(c);
       removed++;
@@ -103,7 +106,7 @@ export class CheckTable {
       if (key === undefined || key > now) break;
       const c = this.heap.pop()!;
       if (c.lock) {
-        c.lock = null; // expired: its worker died or lost the result
+        this.unlock(c); // expired: its worker died or lost the result
         const due = this.dueAt(c);
         if (due > now) {
           this.heap.set(c, due);
@@ -115,6 +118,8 @@ export class CheckTable {
         continue;
       }
       c.lock = { worker, token: this.nextToken++, until: now + (typeof this.lockMs === 'number' ? this.lockMs : this.lockMs(c.row)), due: Math.min(now, this.becameDue(c)) };
+      const h = this.held.get(worker) ?? { count: 0, until: 0 };
+      this.held.set(worker, { count: h.count + 1, until: Math.max(h.until, c.lock.until) });
       this.heap.set(c, c.lock.until);
       out.push(c);
     }
@@ -131,20 +136,31 @@ export class CheckTable {
     return c.lastWorker !== worker || !othersAlive;
   }
 
-  /** Applies a worker's result if it holds the lock; returns the flip it causes, if any. */
-  report(worker: string, id: number, token: number, result: { status: ResultStatus; message: string; durationMs: number }, now: number, quorum: number): ReportOutcome {
+  /** Workers holding a lock that has not expired: busy, so alive even when they say nothing. */
+  lockHolders(now: number): Set<string> {
+    const holders = new Set<string>();
+    for (const [worker, h] of this.held) if (h.count > 0 && h.until > now) holders.add(worker);
+    return holders;
+  }
+
+  /**
+   * Applies a worker's result if it holds the lock; returns the flip it causes, if any. With
+   * `quorum` null the result is recorded and the check rescheduled, but not judged (a partitioned
+   * controller must not flip, nor count toward a later flip).
+   */
+  report(worker: string, id: number, token: number, result: { status: ResultStatus; message: string; durationMs: number }, now: number, quorum: number | null): ReportOutcome {
     const c = this.checks.get(id);
     if (!c) return { accepted: false, reason: 'unknown check (deleted or disabled?)' };
     if (!c.lock || c.lock.worker !== worker || c.lock.token !== token) return { accepted: false, reason: 'worker does not hold the lock' };
     // An expired lock is not held, whether or not an assign() has cleared it yet (SPEC §5).
     if (now >= c.lock.until) return { accepted: false, reason: 'lock expired' };
-    c.lock = null;
+    this.unlock(c);
     c.lastTime = now;
     c.lastWorker = worker;
     // Spelled out: a spread here made a 320-byte object per check, a quarter of the table at 100,000 checks.
     c.lastResult = { status: result.status, message: result.message, durationMs: result.durationMs, worker, at: now };
     const previous = c.status;
-    const flipped = applyResult(c, worker, result.status, quorum);
+    const flipped = quorum === null ? null : applyResult(c, worker, result.status, quorum);
     if (flipped) c.lastStatusChange = now;
     this.reschedule(c);
     return { accepted: true, flip: flipped ? { check: c, previous, status: flipped, message: result.message } : null };
@@ -154,7 +170,7 @@ export class CheckTable {
   release(worker: string, id: number, token: number): boolean {
     const c = this.checks.get(id);
     if (!c?.lock || c.lock.worker !== worker || c.lock.token !== token) return false;
-    c.lock = null;
+    this.unlock(c);
     this.heap.set(c, 0);
     return true;
   }
@@ -163,6 +179,13 @@ export class CheckTable {
   revert(flip: Flip): void {
     flip.check.status = flip.previous;
     flip.check.lastStatusChange = 0;
+  }
+
+  private unlock(c: CheckState): void {
+    if (!c.lock) return;
+    const h = this.held.get(c.lock.worker);
+    if (h && --h.count <= 0) this.held.delete(c.lock.worker);
+    c.lock = null;
   }
 
   /** The heap key: while locked, when the lock expires; otherwise when the check became due. */

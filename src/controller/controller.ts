@@ -21,11 +21,12 @@ import type { Logger } from '../util/log';
 import { LogThrottle } from '../util/log-throttle';
 import { AlertDispatcher, type SendFn } from './alert-dispatcher';
 import { CheckTable, type CheckState, type Flip } from './check-table';
-import { effectiveQuorum } from './confirmation';
+import { NodeHealth, type StoreUse } from './health';
 import { ControllerMetrics, type MetricsSnapshot } from './metrics';
 import { RollupWriter } from './rollups';
 import { OverloadMonitor, type OverloadChange, type OverloadState } from './overload';
 import { RateLimiter } from '../util/rate-limit';
+import { judgeQuorum, type QuorumJudgement } from './quorum';
 import { WorkerRegistry } from './workers';
 
 export interface ControllerOptions {
@@ -51,6 +52,21 @@ const LOCK_REPORT_SLACK_MS = 15_000;
 const OVERLOAD_MAIL_EVERY_MS = 3_600_000;
 /** Reload failures between two admin mails (SPEC §5: after every 10th in a row). */
 const RELOAD_FAILURES_PER_MAIL = 10;
+/** How often every node reads the store to know, and tell the viewserver, that it can serve. */
+const HEALTH_PING_MS = 1_000;
+/** At most one degraded-quorum mail in this long (a flapping worker must not flood the admin). */
+const DEGRADED_MAIL_INTERVAL_MS = 10 * 60_000;
+/** While taking office keeps failing for the same reason, it is logged again only this often. */
+const ELECTION_FAILED_REPEAT_MS = 60_000;
+
+/** Rejects with `what` timed out when `work` takes longer than `ms` (the work itself is not stopped). */
+function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
 
 export class Controller {
   readonly app: FastifyInstance;
@@ -75,6 +91,17 @@ export class Controller {
   private readonly storeTrouble: LogThrottle;
   private degraded = false;
   private closed = false;
+  private readonly health: NodeHealth;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private readonly mails = new RateLimiter(DEGRADED_MAIL_INTERVAL_MS);
+  /** Worker names whose nodes the viewserver last said are live (null until a viewserver says). */
+  private seenByViewserver: Set<string> | null = null;
+  /** When the viewserver first reported each of them live: a worker just back is not missed yet. */
+  private readonly seenSince = new Map<string, number>();
+  private officeSince = 0;
+  private partitioned: string | null = null;
+  /** The last failure to take office, logged on change and then once a minute with a count. */
+  private electionFailure: { reason: string; count: number; loggedAt: number } | null = null;
 
   constructor(private readonly opts: ControllerOptions) {
     const { config, log, store } = opts;
@@ -90,6 +117,31 @@ export class Controller {
     this.rollups = new RollupWriter(store, log, this.clock, { retentionDays: config.web.retentionDays });
     this.app = createNodeServer(config.default.password, log, { clock: opts.authClock, self: config.controller.addr });
     this.routes();
+    this.health = new NodeHealth(config.controller.storeTimeoutMs + 2 * HEALTH_PING_MS, this.clock());
+    this.pingTimer = setTimeout(() => void this.ping(), 0);
+  }
+
+  /** Reads the store every HEALTH_PING_MS, so even a node out of office knows whether it could serve. */
+  private async ping(): Promise<void> {
+    this.pingTimer = null;
+    await this.storeCall('read', 'store ping', () => this.opts.store.ping()).catch(() => undefined);
+    if (!this.closed) this.pingTimer = setTimeout(() => void this.ping(), HEALTH_PING_MS);
+  }
+
+  /**
+   * Every store call of the controller: bounded by storeTimeout, its outcome kept for the health
+   * the viewserver hears. A fenced write is an answer from the store, so it counts as reachable.
+   */
+  private async storeCall<T>(use: StoreUse, what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      const result = await within(call(), this.opts.config.controller.storeTimeoutMs, what);
+      this.health.succeeded(use, this.clock());
+      return result;
+    } catch (err) {
+      if (err instanceof FencedError) this.health.succeeded(use, this.clock());
+      else this.health.failed(use, `${what}: ${(err as Error).message}`, this.clock());
+      throw err;
+    }
   }
 
   /**
@@ -122,7 +174,9 @@ export class Controller {
   private routes(): void {
     this.app.post<{ Body: ProbeRequest }>('/probe', { schema: { body: schemas.probe } }, async (req): Promise<ProbeResponse> => {
       this.onProbe(req.body);
-      return { ok: true, epoch: this.epoch, inOffice: this.inOffice };
+      if (this.inOffice) this.judge(this.clock()); // a partition shows in this very answer
+      const { healthy, problems } = this.health.report(this.clock());
+      return { ok: true, epoch: this.epoch, inOffice: this.inOffice, healthy, problems, worker: this.opts.config.worker.name };
     });
     // Worker routes are refused (409) unless this controller is in office for the worker's view.
     const inOffice = async (req: { body: unknown }, reply: FastifyReply) => {
@@ -157,9 +211,12 @@ export class Controller {
 
   // ---- office ----------------------------------------------------------------------------------
 
-  private onProbe({ view, active, elected }: ProbeRequest): void {
+  private onProbe({ view, active, elected, live }: ProbeRequest): void {
+    if (live) this.viewserverSees(live);
     if (!active) {
       if (this.inOffice && elected) this.stepDown(`the viewserver names another controller in view ${view}`);
+      // Not named: a failed takeOffice of an earlier naming says nothing about the next one.
+      if (!this.inOffice && !this.taking) this.health.clearWrites();
       return;
     }
     this.view = Math.max(this.view, view);
@@ -170,27 +227,54 @@ export class Controller {
     }
   }
 
+  private viewserverSees(live: string[]): void {
+    const now = this.clock();
+    const seen = new Set(live);
+    for (const w of seen) if (!this.seenSince.has(w)) this.seenSince.set(w, now);
+    for (const w of this.seenSince.keys()) if (!seen.has(w)) this.seenSince.delete(w);
+    this.seenByViewserver = seen;
+  }
+
   private async takeOffice(view: number): Promise<void> {
     const { store, log, config } = this.opts;
     try {
-      const epoch = await store.takeOffice(config.worker.name || config.controller.addr, this.clock());
+      const epoch = await this.storeCall('write', 'taking office', () => store.takeOffice(config.worker.name || config.controller.addr, this.clock()));
       this.table = new CheckTable(this.lockMs); // a predecessor's state is not ours
       this.metrics.reset(this.clock());
       this.overload = new OverloadMonitor();
       this.epoch = epoch;
-      log.info({ event: 'election', epoch, view }, 'took office as the active controller');
+      this.officeSince = this.clock();
+      const failed = this.electionFailure?.count ?? 0;
+      this.electionFailure = null;
+      log.info({ event: 'election', epoch, view, failed_attempts: failed }, 'took office as the active controller');
       await this.reload();
       this.dispatcher.start(epoch);
       this.rollups.start(epoch);
     } catch (err) {
-      log.error({ event: 'election_failed', view, err: (err as Error).message }, 'could not take office');
+      this.electionFailed(view, (err as Error).message);
     }
+  }
+
+  /** Logged when the reason changes, then once a minute with how many attempts failed (a probe comes every 0.5 s). */
+  private electionFailed(view: number, reason: string): void {
+    const now = this.clock();
+    const last = this.electionFailure;
+    if (last && last.reason === reason) {
+      last.count++;
+      if (now - last.loggedAt < ELECTION_FAILED_REPEAT_MS) return;
+      last.loggedAt = now;
+      this.opts.log.error({ event: 'election_failed', view, err: reason, count: last.count }, `could not take office (${last.count} attempts failed)`);
+      return;
+    }
+    this.electionFailure = { reason, count: 1, loggedAt: now };
+    this.opts.log.error({ event: 'election_failed', view, err: reason, count: 1 }, 'could not take office');
   }
 
   stepDown(reason: string): void {
     if (!this.inOffice) return;
     this.opts.log.warn({ event: 'step_down', epoch: this.epoch, reason }, 'stepped down as controller');
     this.epoch = 0;
+    this.setPartitioned(null);
     this.dispatcher.stop();
     this.rollups.stop();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
@@ -204,7 +288,7 @@ export class Controller {
     const epoch = this.epoch;
     if (!epoch) return;
     try {
-      const [rows, lease] = await Promise.all([store.loadChecks(), store.lease()]);
+      const [rows, lease] = await this.storeCall('read', 'reload', () => Promise.all([store.loadChecks(), store.lease()]));
       if (this.epoch !== epoch) return;
       if (lease.epoch !== epoch) return this.stepDown(`deposed: the lease is at epoch ${lease.epoch} (held by ${lease.holder})`);
       const change = this.table.load(rows, this.clock());
@@ -240,25 +324,45 @@ export class Controller {
 
   // ---- work --------------------------------------------------------------------------------------
 
+  /** Workers this controller hears: a recent request, an open poll, or an unexpired lock (busy is alive). */
   private liveWorkers(now: number): Set<string> {
     const live = this.workers.live(now);
     for (const w of this.waiters) live.add(w.worker);
+    for (const w of this.table.lockHolders(now)) live.add(w);
     return live;
   }
 
-  private quorum(now: number): number {
-    const live = this.liveWorkers(now).size;
-    const { confirmations } = this.opts.config.controller;
-    const degraded = live < confirmations;
-    if (degraded !== this.degraded) {
-      this.degraded = degraded;
-      const fields = { event: degraded ? 'quorum_degraded' : 'quorum_restored', live_workers: live, confirmations };
-      if (degraded) {
-        this.opts.log.warn(fields, `only ${live} live worker(s) for ${confirmations} confirmations: flipping on ${Math.max(1, live)}`);
-        void this.mailAdmin('gobearmon: degraded quorum', `Only ${live} worker(s) are alive but confirmations = ${confirmations}; checks flip on the agreement of ${Math.max(1, live)}.`).catch(() => undefined);
+  /** The quorum for a result now, and whether this controller may judge at all. */
+  private judge(now: number): QuorumJudgement {
+    const { confirmations, workerTimeoutMs } = this.opts.config.controller;
+    // Workers need a moment to find a new controller, and one the viewserver just saw come back to poll it.
+    const settling = now - this.officeSince < workerTimeoutMs
+      ? 'all'
+      : new Set([...this.seenSince].filter(([, since]) => now - since < workerTimeoutMs).map(([w]) => w));
+    const j = judgeQuorum({ confirmations, heard: this.liveWorkers(now), seenByViewserver: this.seenByViewserver, settling });
+    this.setPartitioned(j.partitioned);
+    if (j.degraded !== this.degraded) {
+      this.degraded = j.degraded;
+      const live = j.counted;
+      const fields = { event: j.degraded ? 'quorum_degraded' : 'quorum_restored', live_workers: live, confirmations };
+      if (j.degraded) {
+        this.opts.log.warn(fields, `only ${live} live worker(s) for ${confirmations} confirmations: flipping on ${j.quorum}`);
+        const held = this.mails.hit('degraded', now);
+        const more = held ? ` (${held} more change(s) of the quorum were not mailed in the last ${DEGRADED_MAIL_INTERVAL_MS / 60_000} minutes.)` : '';
+        if (held !== null) void this.mailAdmin('gobearmon: degraded quorum', `Only ${live} worker(s) are alive but confirmations = ${confirmations}; checks flip on the agreement of ${j.quorum}.${more}`).catch(() => undefined);
       } else this.opts.log.info(fields, 'quorum restored');
     }
-    return effectiveQuorum(confirmations, live);
+    return j;
+  }
+
+  /** A partitioned controller stops judging and says so in its health, so office moves. */
+  private setPartitioned(why: string | null): void {
+    if (why === this.partitioned) return;
+    const was = this.partitioned;
+    this.partitioned = why;
+    this.health.setPartition(why);
+    if (why && !was) this.opts.log.error({ event: 'partitioned', reason: why }, 'cut off from workers the viewserver sees: not judging any check');
+    else if (!why && was) this.opts.log.info({ event: 'partition_healed' }, 'hears the workers again: judging checks');
   }
 
   /** The wire form of checks just locked to `worker`; counts them, and logs the office's first. */
@@ -279,6 +383,7 @@ export class Controller {
     this.metrics.workRequests++;
     const epoch = this.epoch;
     const checks = this.handOut(req.worker, this.table.assign(req.worker, req.slots, now, this.liveWorkers(now)));
+    // A poll with no free slot is a worker saying it is alive while its checks run: answered at once.
     if (checks.length || !req.waitMs || req.slots === 0) return { epoch, checks };
     return new Promise((resolve) => {
       const waiter: Waiter = {
@@ -324,13 +429,13 @@ export class Controller {
   private results(req: ResultsRequest): number {
     const now = this.clock();
     this.workers.seen(req.worker, now);
-    const quorum = this.quorum(now);
+    const { quorum, partitioned } = this.judge(now);
     let accepted = 0;
     for (const r of req.results) {
       const checked = this.table.checks.get(r.id);
       const due = checked?.lock?.due;
       const intervalMs = (checked?.row.interval ?? 0) * 1000;
-      const outcome = this.table.report(req.worker, r.id, r.lock, { status: r.status, message: r.message ?? '', durationMs: r.durationMs ?? 0 }, now, quorum);
+      const outcome = this.table.report(req.worker, r.id, r.lock, { status: r.status, message: r.message ?? '', durationMs: r.durationMs ?? 0 }, now, partitioned ? null : quorum);
       if (!outcome.accepted) {
         this.metrics.ignored++;
         this.opts.log.debug({ event: 'result_ignored', check_id: r.id, worker: req.worker, reason: outcome.reason }, 'result ignored');
@@ -377,7 +482,8 @@ export class Controller {
     const epoch = this.epoch;
     const ids = { check_id: flip.check.row.id, check: flip.check.row.name, from: flip.previous, to: flip.status, epoch };
     try {
-      const { eventId, outbox } = await store.recordFlip(epoch, { check: flip.check.row, status: flip.status, message: flip.message, now: this.clock() });
+      const { eventId, outbox } = await this.storeCall('write', 'recording a flip', () =>
+        store.recordFlip(epoch, { check: flip.check.row, status: flip.status, message: flip.message, now: this.clock() }));
       log.info({ event: 'flip', ...ids, event_id: eventId, contacts: outbox.length, message: flip.message }, `check is now ${flip.status}`);
       if (outbox.length) this.dispatcher.kick();
     } catch (err) {
@@ -396,7 +502,7 @@ export class Controller {
     const ids = { check_id: row.checkId, status: row.status, event_id: row.eventId };
     let undone: boolean;
     try {
-      undone = await this.opts.store.revertFlip(this.epoch, row.checkId, row.eventId, previous);
+      undone = await this.storeCall('write', 'undoing a flip', () => this.opts.store.revertFlip(this.epoch, row.checkId, row.eventId, previous));
     } catch (err) {
       if (err instanceof FencedError) this.stepDown(err.message);
       else this.opts.log.error({ event: 'flip_undo_error', ...ids, err: (err as Error).message }, 'could not undo a flip whose alerts all failed');
@@ -416,12 +522,17 @@ export class Controller {
 
   status(): ControllerStatus {
     const now = this.clock();
+    const { healthy, problems } = this.health.report(now);
+    const heard = this.liveWorkers(now);
+    const { quorum } = judgeQuorum({ confirmations: this.opts.config.controller.confirmations, heard, seenByViewserver: this.seenByViewserver, settling: 'all' });
     return {
       inOffice: this.inOffice,
       epoch: this.epoch,
       view: this.view,
-      workers: this.workers.list(now),
-      quorum: effectiveQuorum(this.opts.config.controller.confirmations, this.liveWorkers(now).size),
+      healthy,
+      problems,
+      workers: this.workers.list(now).map((w) => ({ ...w, live: heard.has(w.name) })),
+      quorum,
       checks: [...this.table.checks.values()].map((c) => ({
         id: c.row.id, name: c.row.name, type: c.row.type, status: c.status, lastResult: c.lastResult, lastWorker: c.lastWorker,
         ageMs: c.lastResult ? now - c.lastResult.at : null,
@@ -431,6 +542,8 @@ export class Controller {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.pingTimer) clearTimeout(this.pingTimer);
+    this.pingTimer = null;
     await this.taking;
     const epoch = this.epoch;
     await this.rollups.flush(); // a successor starts with an empty buffer: write ours while still in office

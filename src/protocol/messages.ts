@@ -8,12 +8,23 @@ export interface ProbeRequest {
   active: boolean;
   /** False while the viewserver names no controller (just restarted): nobody should step down. */
   elected: boolean;
+  /**
+   * Worker names of the nodes that answer the viewserver's probes: the controller in office never
+   * counts them gone (absent from older viewservers).
+   */
+  live?: string[];
 }
 export interface ProbeResponse {
   ok: true;
   /** The epoch this controller holds in the database, 0 when not in office. */
   epoch: number;
   inOffice: boolean;
+  /** The node's health: store reads and writes answering within their deadline, not partitioned from the workers. */
+  healthy: boolean;
+  /** Why it is unhealthy; empty when healthy. */
+  problems: string[];
+  /** The node's worker name. */
+  worker: string;
 }
 
 /** Worker → viewserver: long-poll for the view, answered at once when it differs from `after`. */
@@ -82,6 +93,9 @@ export interface ControllerStatus {
   inOffice: boolean;
   epoch: number;
   view: number;
+  /** The health this node reports to the viewserver, and why not. */
+  healthy: boolean;
+  problems: string[];
   workers: { name: string; lastSeenMs: number; live: boolean }[];
   quorum: number;
   checks: CheckStatusView[];
@@ -91,7 +105,10 @@ export interface ControllerStatus {
 const str = { type: 'string', maxLength: 512 } as const;
 const int = { type: 'integer', minimum: 0 } as const;
 export const schemas = {
-  probe: { type: 'object', required: ['view', 'active', 'elected'], properties: { view: int, active: { type: 'boolean' }, elected: { type: 'boolean' } } },
+  probe: {
+    type: 'object', required: ['view', 'active', 'elected'],
+    properties: { view: int, active: { type: 'boolean' }, elected: { type: 'boolean' }, live: { type: 'array', maxItems: 10_000, items: str } },
+  },
   view: { type: 'object', required: ['after'], properties: { after: int, waitMs: { type: 'integer', minimum: 0, maximum: 60_000 } } },
   work: {
     type: 'object', required: ['worker', 'view', 'slots'],

@@ -162,7 +162,9 @@ export class Store {
         [holder, now, view, Math.round(leaseMs), view],
       );
       const [row] = await tx.all('SELECT epoch, elected_view FROM controller_lease WHERE id = 1');
-      if (affectedRows !== 1) throw new StaleViewError(view, Number(row?.elected_view ?? 0));
+      // No row changed: the lease row is gone (an epoch nobody can check would fence nothing), or a newer view holds it.
+      if (!row) throw new Error(`could not take office: the lease update changed ${affectedRows} rows, not 1 (the controller_lease row is missing)`);
+      if (affectedRows !== 1) throw new StaleViewError(view, Number(row.elected_view ?? 0));
       return Number(row.epoch);
     });
   }
@@ -189,6 +191,13 @@ export class Store {
       epoch: n(row?.epoch), holder: String(row?.holder ?? ''), takenAt: n(row?.taken_at), view: n(row?.elected_view),
       expiresAt: n(row?.expires_at), prevExpiresAt: n(row?.prev_expires_at), storeNow: n(row?.store_now),
     };
+  }
+
+  /** What a node needs to serve as controller, read cheaply: the lease row and the checks table. */
+  async ping(): Promise<void> {
+    const [lease] = await this.driver.all('SELECT epoch FROM controller_lease WHERE id = 1');
+    if (!lease) throw new Error('the controller_lease row is missing');
+    await this.driver.all('SELECT id FROM checks LIMIT 1');
   }
 
   async lease(): Promise<{ epoch: number; holder: string; takenAt: number }> {

@@ -10,13 +10,20 @@ import { SkewReporter } from '../protocol/skew';
 import { schemas, type ProbeResponse, type ViewRequest, type ViewResponse } from '../protocol/messages';
 import { createNodeServer, listen } from '../protocol/server';
 import type { Logger } from '../util/log';
+import { RateLimiter } from '../util/rate-limit';
 import { Election, type ElectionEvent, type ProbeOutcome } from './election';
 
 export interface ViewserverStatus {
   view: number;
   controller: string | null;
-  controllers: { addr: string; live: boolean; successes: number; failures: number; inOffice: boolean; epoch: number }[];
+  controllers: {
+    addr: string; live: boolean; successes: number; failures: number; inOffice: boolean; epoch: number;
+    healthy: boolean; unhealthyRuns: number; problems: string[]; worker: string | null;
+  }[];
 }
+
+/** One admin mail per kind of trouble in this long: a flapping store must not flood the admin. */
+const MAIL_INTERVAL_MS = 10 * 60_000;
 
 export class Viewserver {
   readonly app: FastifyInstance;
@@ -24,6 +31,7 @@ export class Viewserver {
   private readonly client: PeerClient;
   private readonly mailAdmin: (subject: string, body: string) => Promise<void>;
   private readonly skew: SkewReporter;
+  private readonly mails = new RateLimiter(MAIL_INTERVAL_MS);
   private watchers = new Set<() => void>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -95,10 +103,9 @@ export class Viewserver {
 
   private async probe(addr: string): Promise<ProbeOutcome> {
     try {
-      const res = await this.client.call<ProbeResponse>(addr, '/probe', { view: this.election.view, active: addr === this.election.active, elected: this.election.active !== null }, {
-        timeoutMs: this.config.viewserver.probeTimeoutMs,
-      });
-      return { addr, ok: res?.ok === true, inOffice: res.inOffice, epoch: res.epoch };
+      const body = { view: this.election.view, active: addr === this.election.active, elected: this.election.active !== null, live: this.election.liveWorkers() };
+      const res = await this.client.call<ProbeResponse>(addr, '/probe', body, { timeoutMs: this.config.viewserver.probeTimeoutMs });
+      return { addr, ok: res?.ok === true, inOffice: res.inOffice, epoch: res.epoch, healthy: res.healthy, problems: res.problems, worker: res.worker };
     } catch (err) {
       if (err instanceof PeerError && err.skewMs !== undefined) this.skew.report(addr, err.skewMs);
       this.log.debug({ event: 'probe_failed', controller: addr, err: (err as Error).message }, 'probe failed');
@@ -112,11 +119,15 @@ export class Viewserver {
         this.log.info({ event: 'election', controller: e.addr, view: e.view }, `controller is ${e.addr}`);
         break;
       case 'failover':
-        this.log.warn({ event: 'failover', from: e.from, to: e.to, view: e.view }, `failover from ${e.from} to ${e.to}`);
+        this.log.warn({ event: 'failover', from: e.from, to: e.to, view: e.view, reason: e.reason, problems: e.problems }, `failover from ${e.from} to ${e.to} (${e.reason})`);
+        if (e.reason === 'unhealthy') {
+          this.mail('unhealthy_failover', 'gobearmon: controller unhealthy, office moved',
+            `Controller ${e.from} was unhealthy (${e.problems.join('; ') || 'no reason given'}); office moved to ${e.to} in view ${e.view}.`);
+        }
         break;
       case 'no_replacement':
         this.log.error({ event: 'no_replacement', from: e.from, view: e.view }, `controller ${e.from} failed without replacement`);
-        void this.mailAdmin('gobearmon: controller failed without replacement', `controller ${e.from} failed without replacement`).catch(() => undefined);
+        this.mail('no_replacement', 'gobearmon: controller failed without replacement', `controller ${e.from} failed without replacement`);
         break;
       case 'down':
         this.log.warn({ event: 'controller_down', controller: e.addr }, `controller ${e.addr} is down`);
@@ -124,7 +135,25 @@ export class Viewserver {
       case 'up':
         this.log.info({ event: 'controller_up', controller: e.addr }, `controller ${e.addr} is up`);
         break;
+      case 'unhealthy':
+        this.log.warn({ event: 'controller_unhealthy', controller: e.addr, active: e.active, problems: e.problems }, `controller ${e.addr} is unhealthy: ${e.problems.join('; ')}`);
+        if (e.active && !this.election.candidates.some((c) => c.addr !== e.addr && c.live && c.healthy)) {
+          this.mail('unhealthy_alone', 'gobearmon: active controller unhealthy, no healthy candidate',
+            `Controller ${e.addr} is unhealthy (${e.problems.join('; ') || 'no reason given'}) and no other candidate is both live and healthy; it keeps office.`);
+        }
+        break;
+      case 'healthy':
+        this.log.info({ event: 'controller_healthy', controller: e.addr }, `controller ${e.addr} is healthy again`);
+        break;
     }
+  }
+
+  /** Mails the admin, at most once per kind per MAIL_INTERVAL_MS, saying how many were held back. */
+  private mail(kind: string, subject: string, body: string): void {
+    const held = this.mails.hit(kind, Date.now());
+    if (held === null) return;
+    const text = held ? `${body}\n\n(${held} similar message(s) were held back in the last ${MAIL_INTERVAL_MS / 60_000} minutes.)` : body;
+    void this.mailAdmin(subject, text).catch((err: Error) => this.log.error({ event: 'admin_mail_failed', subject, err: err.message }, 'could not mail the admin'));
   }
 
   async close(): Promise<void> {

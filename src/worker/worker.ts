@@ -28,6 +28,8 @@ const RESULTS_RETRY_DELAY_MS = 500;
 export const MAX_MESSAGE_CHARS = 8 * 1024;
 /** Bytes of one /results body, below MAX_BODY_BYTES with room for the envelope. */
 const MAX_BATCH_BYTES = MAX_BODY_BYTES - 64 * 1024;
+/** How often a worker with every slot busy tells the controller it is alive. */
+const HEARTBEAT_MS = 1_000;
 
 export interface WorkerOptions {
   clock?: () => number;
@@ -134,28 +136,47 @@ export class Worker {
     this.wakeWork?.();
   }
 
+  /** Waits `ms`, or less when a slot comes free or the view changes. */
+  private idle(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeWork = () => {
+        this.wakeWork = null;
+        done();
+      };
+    });
+  }
+
   // ---- work ----------------------------------------------------------------------------------------
 
   private async workLoop(): Promise<void> {
     let failures = 0;
     while (!this.stopped) {
       const controller = this.controller;
-      const slots = this.config.worker.numThreads - this.running.size;
-      if (!controller || slots <= 0) {
+      const slots = Math.max(0, this.config.worker.numThreads - this.running.size);
+      if (!controller) {
         await new Promise<void>((resolve) => (this.wakeWork = resolve));
         this.wakeWork = null;
         continue;
       }
       this.pollAbort = new AbortController();
+      // With every slot busy the poll asks for nothing and is answered at once: it only tells the
+      // controller this worker is alive (slow checks must not make it look dead).
+      const heartbeat = slots === 0;
       try {
         // One signal per poll, aborted by a view change and by close(): nothing long-lived is combined per poll.
-        const res = await this.client.call<WorkResponse>(controller, '/work', { worker: this.name, view: this.view, slots, waitMs: WORK_WAIT_MS }, {
+        const res = await this.client.call<WorkResponse>(controller, '/work', { worker: this.name, view: this.view, slots, waitMs: heartbeat ? 0 : WORK_WAIT_MS }, {
           timeoutMs: WORK_WAIT_MS + NETWORK_SLACK_MS,
           signal: this.pollAbort.signal,
         });
         failures = 0;
         this.peerTrouble.restored('controller', `the controller ${controller} answers again`);
         for (const check of res.checks) this.run(check, controller);
+        if (heartbeat && this.running.size >= this.config.worker.numThreads) await this.idle(HEARTBEAT_MS);
       } catch (err) {
         if (this.stopped || this.pollAbort.signal.aborted) continue;
         failures++;
