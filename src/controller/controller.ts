@@ -56,8 +56,6 @@ const RELOAD_FAILURES_PER_MAIL = 10;
 const HEALTH_PING_MS = 1_000;
 /** At most one degraded-quorum mail in this long (a flapping worker must not flood the admin). */
 const DEGRADED_MAIL_INTERVAL_MS = 10 * 60_000;
-/** While taking office keeps failing for the same reason, it is logged again only this often. */
-const ELECTION_FAILED_REPEAT_MS = 60_000;
 
 /** Rejects with `what` timed out when `work` takes longer than `ms` (the work itself is not stopped). */
 function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
@@ -100,8 +98,8 @@ export class Controller {
   private readonly seenSince = new Map<string, number>();
   private officeSince = 0;
   private partitioned: string | null = null;
-  /** The last failure to take office, logged on change and then once a minute with a count. */
-  private electionFailure: { reason: string; count: number; loggedAt: number } | null = null;
+  /** Failures to take office: logged on change, then once a minute with a count (a probe comes every 0.5 s). */
+  private readonly electionLog: LogThrottle;
 
   constructor(private readonly opts: ControllerOptions) {
     const { config, log, store } = opts;
@@ -117,6 +115,7 @@ export class Controller {
     this.rollups = new RollupWriter(store, log, this.clock, { retentionDays: config.web.retentionDays });
     this.app = createNodeServer(config.default.password, log, { clock: opts.authClock, self: config.controller.addr });
     this.routes();
+    this.electionLog = new LogThrottle(log, this.clock);
     this.health = new NodeHealth(config.controller.storeTimeoutMs + 2 * HEALTH_PING_MS, this.clock());
     this.pingTimer = setTimeout(() => void this.ping(), 0);
   }
@@ -244,30 +243,15 @@ export class Controller {
       this.overload = new OverloadMonitor();
       this.epoch = epoch;
       this.officeSince = this.clock();
-      const failed = this.electionFailure?.count ?? 0;
-      this.electionFailure = null;
-      log.info({ event: 'election', epoch, view, failed_attempts: failed }, 'took office as the active controller');
+      this.electionLog.restored('office', 'took office after failing to');
+      log.info({ event: 'election', epoch, view }, 'took office as the active controller');
       await this.reload();
       this.dispatcher.start(epoch);
       this.rollups.start(epoch);
     } catch (err) {
-      this.electionFailed(view, (err as Error).message);
+      const reason = (err as Error).message;
+      this.electionLog.failing('office', { event: 'election_failed', detail: reason, msg: 'could not take office', fields: { view, err: reason } });
     }
-  }
-
-  /** Logged when the reason changes, then once a minute with how many attempts failed (a probe comes every 0.5 s). */
-  private electionFailed(view: number, reason: string): void {
-    const now = this.clock();
-    const last = this.electionFailure;
-    if (last && last.reason === reason) {
-      last.count++;
-      if (now - last.loggedAt < ELECTION_FAILED_REPEAT_MS) return;
-      last.loggedAt = now;
-      this.opts.log.error({ event: 'election_failed', view, err: reason, count: last.count }, `could not take office (${last.count} attempts failed)`);
-      return;
-    }
-    this.electionFailure = { reason, count: 1, loggedAt: now };
-    this.opts.log.error({ event: 'election_failed', view, err: reason, count: 1 }, 'could not take office');
   }
 
   stepDown(reason: string): void {

@@ -67,7 +67,7 @@ test('the active one fails probeFailures probes in a row → failover to the lon
   const ev = e.round(probes([A, B, C], [B, C]), (t += 1000));
   assert.equal(e.active, C);
   assert.ok(e.view > view);
-  assert.deepEqual(ev, [{ kind: 'down', addr: A }, { kind: 'failover', from: A, to: C, view: e.view }]);
+  assert.deepEqual(ev, [{ kind: 'down', addr: A }, { kind: 'failover', from: A, to: C, view: e.view, reason: 'down', problems: [] }]);
 });
 
 test('a candidate that reports inOffice is preferred (a restarted viewserver keeps the cluster controller)', () => {
