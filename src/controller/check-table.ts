@@ -78,7 +78,7 @@ export class CheckTable {
     let removed = 0;
     for (const [id, c] of this.checks) {
       if (seen.has(id)) continue;
-      this.unlock(c);
+      this.dropHeld(c); // its lock dies with it; the object itself is left as it was
       this.checks.delete(id);
       this.heap.delete(c);
       removed++;
@@ -182,10 +182,14 @@ export class CheckTable {
   }
 
   private unlock(c: CheckState): void {
+    this.dropHeld(c);
+    c.lock = null;
+  }
+
+  private dropHeld(c: CheckState): void {
     if (!c.lock) return;
     const h = this.held.get(c.lock.worker);
     if (h && --h.count <= 0) this.held.delete(c.lock.worker);
-    c.lock = null;
   }
 
   /** The heap key: while locked, when the lock expires; otherwise when the check became due. */
