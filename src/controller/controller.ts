@@ -323,7 +323,7 @@ export class Controller {
     const settling = now - this.officeSince < workerTimeoutMs
       ? 'all'
       : new Set([...this.seenSince].filter(([, since]) => now - since < workerTimeoutMs).map(([w]) => w));
-    const j = judgeQuorum({ confirmations, heard: this.liveWorkers(now), seenByViewserver: this.seenByViewserver, settling });
+    const j = judgeQuorum({ confirmations, heard: this.liveWorkers(now), talking: this.workers.live(now), seenByViewserver: this.seenByViewserver, settling });
     this.setPartitioned(j.partitioned);
     if (j.degraded !== this.degraded) {
       this.degraded = j.degraded;
@@ -376,11 +376,12 @@ export class Controller {
         done: (assigned) => {
           clearTimeout(timer);
           this.waiters = this.waiters.filter((w) => w !== waiter);
-          this.workers.seen(req.worker, this.clock());
           resolve({ epoch: this.epoch, checks: assigned });
         },
       };
-      const timer = setTimeout(() => waiter.done([]), req.waitMs);
+      // Answered within half the worker timeout, so a worker that stops asking is soon missed (a
+      // silent, dropped connection keeps no one "live" for the whole long-poll).
+      const timer = setTimeout(() => waiter.done([]), Math.min(req.waitMs, Math.max(100, this.opts.config.controller.workerTimeoutMs / 2)));
       onClose(() => {
         // The worker went away: forget the waiter so nothing is locked to a dead socket.
         clearTimeout(timer);

@@ -22,6 +22,13 @@ test('workers the viewserver still sees keep counting: slowness or silence never
   assert.match(j.partitioned ?? '', /partitioned: hears 1 of 3 live workers; the viewserver sees w1, w2/);
 });
 
+test('a worker silent but holding locks keeps the quorum, yet counts as missing for the partition (a busy worker polls every second)', () => {
+  const j = judgeQuorum({ confirmations: 2, heard: set('w1', 'w2', 'w3'), talking: set('w1'), seenByViewserver: set('w1', 'w2', 'w3'), settling: none });
+  assert.equal(j.quorum, 2);
+  assert.deepEqual(j.missing, ['w2', 'w3']);
+  assert.ok(j.partitioned);
+});
+
 test('workers the viewserver also finds down do not count: the quorum shrinks and the admin is told (degraded)', () => {
   const j = judgeQuorum({ confirmations: 3, heard: set('w1'), seenByViewserver: set('w1'), settling: none });
   assert.deepEqual([j.counted, j.quorum, j.degraded, j.partitioned], [1, 1, true, null]);

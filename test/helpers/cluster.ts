@@ -3,7 +3,7 @@
  * nodes, each its own `node dist/cmd/gobearmon.js CONFIG` process, their JSON log lines collected.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load';
@@ -24,13 +24,15 @@ export class NodeProcess {
     readonly name: string,
     readonly cfgPath: string,
     readonly addr: string,
-    /** Extra node flags (e.g. --cpu-prof) and environment for this process. */
-    readonly spawnOptions: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {},
+    /** Extra node flags (e.g. --cpu-prof), environment, and the user id to run as (root only) for this process. */
+    readonly spawnOptions: { execArgv?: string[]; env?: NodeJS.ProcessEnv; uid?: number } = {},
   ) {}
 
   start(): void {
-    const { execArgv = [], env } = this.spawnOptions;
-    const proc = spawn(process.execPath, [...execArgv, PROGRAM, this.cfgPath], { stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : undefined });
+    const { execArgv = [], env, uid } = this.spawnOptions;
+    const proc = spawn(process.execPath, [...execArgv, PROGRAM, this.cfgPath], {
+      stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : undefined, ...(uid === undefined ? {} : { uid, gid: uid }),
+    });
     this.proc = proc;
     let buf = '';
     const onData = (chunk: Buffer) => {
@@ -94,6 +96,10 @@ export interface ClusterOptions {
   execArgv?: (name: string) => string[];
   /** Extra environment for every node process. */
   env?: NodeJS.ProcessEnv;
+  /** The DSN worker node i uses (default `dsn`), e.g. through a proxy the test can cut. */
+  dsnFor?: (i: number) => string;
+  /** A user id for worker node i's process (needs root), so iptables' owner match can cut it off alone. */
+  uidFor?: (i: number) => number | undefined;
 }
 
 export class Cluster {
@@ -111,7 +117,7 @@ export class Cluster {
   private async init(o: ClusterOptions): Promise<void> {
     const n = o.workers ?? 3;
     const fast = o.fastTimings ?? true;
-    const spawnFor = (name: string) => ({ execArgv: o.execArgv?.(name), env: o.env });
+    const spawnFor = (name: string, uid?: number) => ({ execArgv: o.execArgv?.(name), env: o.env, uid });
     const viewPort = await freePort();
     const ports: number[] = [];
     for (let i = 0; i < n; i++) ports.push(await freePort());
@@ -126,12 +132,13 @@ export class Cluster {
       const cfg = join(this.dir, `worker${i + 1}.cfg`);
       writeFileSync(cfg, [
         '[default]', `password = ${o.passwordFor?.(i) ?? this.password}`,
-        '[controller]', `addr = 127.0.0.1:${ports[i]}`, `database = ${o.dsn}`, `confirmations = ${o.confirmations ?? 2}`,
+        '[controller]', `addr = 127.0.0.1:${ports[i]}`, `database = ${o.dsnFor?.(i) ?? o.dsn}`, `confirmations = ${o.confirmations ?? 2}`,
         ...(fast ? ['reloadInterval = 0.5', 'workerTimeout = 3', 'alertRetryBase = 0.2', 'alertRetryMax = 2'] : []), o.controllerExtra ?? '',
         '[worker]', `viewAddr = 127.0.0.1:${viewPort}`, `numThreads = ${o.numThreads ?? 16}`, `name = w${i + 1}`, o.workerExtra?.(i) ?? '',
       ].join('\n'));
-      this.workers.push(new NodeProcess(`w${i + 1}`, cfg, `127.0.0.1:${ports[i]}`, spawnFor(`w${i + 1}`)));
+      this.workers.push(new NodeProcess(`w${i + 1}`, cfg, `127.0.0.1:${ports[i]}`, spawnFor(`w${i + 1}`, o.uidFor?.(i))));
     }
+    if (o.uidFor) chmodSync(this.dir, 0o755); // nodes running as other users read their configs
     const store = await openStore([o.dsn]);
     await store.migrate();
     await store.close();

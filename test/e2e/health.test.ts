@@ -1,0 +1,191 @@
+/**
+ * Real clusters on loopback, asserted from outside (issue 11 items 5 and 6):
+ * f. the controller's store stops answering (its MySQL proxy blackholes and holds every
+ *    connection): it reports itself unhealthy and the viewserver moves office to a healthy node
+ *    within seconds; checks keep running; nothing flips;
+ * g. the controller is cut off from the other workers (iptables drops their packets to its port,
+ *    by the user id their processes run as) while the viewserver still reaches it, and its own
+ *    worker sees the targets down: it flips nothing, reports itself partitioned, and office moves
+ *    to a node that hears the workers. Skipped without root or iptables.
+ * Each logs the measured time to replace the controller (`# replaced in N ms`).
+ */
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startAlertSink, type AlertSink } from '../helpers/alert-sink';
+import { Cluster, waitFor, type NodeProcess } from '../helpers/cluster';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { SqlProxy } from '../helpers/sql-proxy';
+import { startTarget, type Target } from '../helpers/target';
+import { sleep } from '../helpers/wait';
+
+/** Interval 1 s, delay 1, alerting the sink: a flip would show there and in check_events. */
+async function addChecks(db: TestDatabase, target: Target, sink: AlertSink, n: number): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const data = JSON.stringify({ url: target.url(`/h${i}`), expect_status: 200, timeout: 3 });
+    const res = (await db.exec(`INSERT INTO checks (name, type, data, check_interval, delay) VALUES (?, 'http', ?, 1, 1)`, [`h${i}`, data])) as { insertId: number };
+    const c = (await db.exec(`INSERT INTO contacts (type, data) VALUES ('http', ?)`, [sink.url(`/h${i}`)])) as { insertId: number };
+    await db.exec(`INSERT INTO alerts (check_id, contact_id, type) VALUES (?, ?, 'both')`, [res.insertId, c.insertId]);
+    ids.push(res.insertId);
+  }
+  return ids;
+}
+
+async function eventCount(db: TestDatabase): Promise<number> {
+  return Number(((await db.exec('SELECT COUNT(*) AS n FROM check_events')) as { n: number }[])[0].n);
+}
+
+/** Waits for a controller other than `old` in office with a higher epoch; returns it and how long that took. */
+async function replacement(cluster: Cluster, old: NodeProcess, epoch: number, since: number) {
+  const s = await waitFor('another controller in office', async () => {
+    const st = await cluster.status().catch(() => null);
+    return st && st.controller && st.controller !== old.addr && (st.epoch ?? 0) > epoch ? st : null;
+  }, 60_000);
+  return { status: s, ms: Date.now() - since };
+}
+
+describe('f. a controller whose store stops answering', () => {
+  let db: TestDatabase;
+  let target: Target;
+  let sink: AlertSink;
+  let cluster: Cluster;
+  const proxies: SqlProxy[] = [];
+
+  before(async () => {
+    db = await createTestDatabase('gbm_e2e_health');
+    target = await startTarget();
+    sink = await startAlertSink();
+    for (let i = 0; i < 3; i++) proxies.push(await SqlProxy.start());
+    cluster = await Cluster.start({ dsn: db.goDsn, dsnFor: (i) => proxies[i].dsn(db.name), workers: 3, confirmations: 2, controllerExtra: 'storeTimeout = 1' });
+    await waitFor('an elected controller', async () => (await cluster.status().catch(() => null))?.epoch);
+  });
+
+  after(async () => {
+    await cluster?.stop();
+    for (const p of proxies) {
+      p.blackhole = false;
+      p.releaseAll();
+      await p.close();
+    }
+    await Promise.all([target?.close(), sink?.close()]);
+    await db?.drop();
+  });
+
+  test('is replaced by a healthy node within seconds; checks keep running, nothing flips', async () => {
+    await addChecks(db, target, sink, 3);
+    await waitFor('the checks to run', () => target.hitCount('/h0') >= 3 && target.hitCount('/h2') >= 3, 30_000);
+    const before = await cluster.status();
+    const old = cluster.workers.find((w) => w.addr === before.controller)!;
+    const proxy = proxies[cluster.workers.indexOf(old)];
+    const events = await eventCount(db);
+
+    const cut = Date.now();
+    proxy.blackhole = true;
+    proxy.holdAll();
+    const { status, ms } = await replacement(cluster, old, before.epoch!, cut);
+    console.log(`# controller with an unreachable store replaced in ${ms} ms`);
+    assert.notEqual(status.controller, old.addr);
+    const failover = cluster.viewserver.events('failover').at(-1)!;
+    assert.equal(failover.reason, 'unhealthy');
+    assert.match(JSON.stringify(failover.problems), /store/);
+    assert.ok(cluster.viewserver.events('controller_unhealthy').some((l) => l.controller === old.addr));
+
+    const hits = target.hitCount('/h1');
+    await waitFor('checks to keep running under the new controller', () => target.hitCount('/h1') >= hits + 3, 30_000);
+    await sleep(2_000);
+    assert.equal(await eventCount(db), events, 'nothing flipped');
+    assert.equal(sink.requests.length, 0, 'nothing alerted');
+
+    // The store comes back: the old node is healthy again but office stays where it is.
+    proxy.blackhole = false;
+    proxy.releaseAll();
+    proxy.dropAll();
+    await waitFor('the old node healthy again', async () => {
+      const vs = await fetchViewserver(cluster);
+      return vs.controllers.find((c) => c.addr === old.addr)?.healthy === true;
+    }, 30_000);
+    assert.equal((await cluster.status()).controller, status.controller, 'no move back');
+  });
+});
+
+async function fetchViewserver(cluster: Cluster): Promise<{ controllers: { addr: string; healthy: boolean }[] }> {
+  const { PeerClient } = await import('../../src/protocol/client');
+  const client = new PeerClient(cluster.password);
+  try {
+    return await client.call(cluster.viewserver.addr, '/status', undefined, { timeoutMs: 5_000 });
+  } finally {
+    await client.close();
+  }
+}
+
+const canIptables = (() => {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    execFileSync('iptables', ['-w', '-S', 'OUTPUT'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('g. a controller cut off from the other workers', { skip: canIptables ? false : 'needs root and iptables' }, () => {
+  let db: TestDatabase;
+  let target: Target;
+  let sink: AlertSink;
+  let cluster: Cluster;
+  const rules: string[][] = [];
+  // Each worker node runs as its own user, so iptables can cut its packets alone.
+  const base = 42_000 + (process.pid % 1_000) * 4;
+  const uid = (i: number) => base + i;
+
+  before(async () => {
+    db = await createTestDatabase('gbm_e2e_partition');
+    target = await startTarget();
+    sink = await startAlertSink();
+    cluster = await Cluster.start({ dsn: db.goDsn, workers: 3, confirmations: 2, uidFor: uid });
+    await waitFor('an elected controller', async () => (await cluster.status().catch(() => null))?.epoch);
+  });
+
+  after(async () => {
+    for (const r of rules) execFileSync('iptables', ['-w', '-D', ...r]);
+    await cluster?.stop();
+    await Promise.all([target?.close(), sink?.close()]);
+    await db?.drop();
+  });
+
+  test('flips nothing, says it is partitioned, and office moves to a node that hears the workers', async () => {
+    const ids = await addChecks(db, target, sink, 6);
+    await waitFor('three live workers', async () => (await cluster.status()).workers.filter((w) => w.live).length === 3, 30_000);
+    await waitFor('the checks to run', () => ids.every((_, i) => target.hitCount(`/h${i}`) >= 3), 30_000);
+    const before = await cluster.status();
+    const old = cluster.workers.find((w) => w.addr === before.controller)!;
+    const port = old.addr.split(':')[1];
+    const events = await eventCount(db);
+
+    const cut = Date.now();
+    for (const [i, w] of cluster.workers.entries()) {
+      if (w === old) continue;
+      const rule = ['OUTPUT', '-p', 'tcp', '-d', '127.0.0.1', '--dport', port, '-m', 'owner', '--uid-owner', String(uid(i)), '-j', 'DROP'];
+      execFileSync('iptables', ['-w', '-I', ...rule]);
+      rules.push(rule);
+    }
+    // The cut-off node's own worker sees every target down (it is cut off from them too).
+    for (let i = 0; i < ids.length; i++) target.failingFor.set(`/h${i}`, new Set([old.name]));
+
+    const { status, ms } = await replacement(cluster, old, before.epoch!, cut);
+    console.log(`# partitioned controller replaced in ${ms} ms`);
+    assert.ok(old.events('partitioned').length >= 1, 'the old controller knew it was cut off');
+    const failover = cluster.viewserver.events('failover').at(-1)!;
+    assert.equal(failover.reason, 'unhealthy');
+    assert.match(JSON.stringify(failover.problems), /partitioned/);
+
+    // Under the new controller the cut-off node's worker is one voice of three: still nothing flips.
+    await sleep(6_000);
+    assert.equal(await eventCount(db), events, 'no healthy check flipped');
+    assert.equal(sink.requests.length, 0, 'no alert');
+    const hits = target.hitCount('/h0');
+    await waitFor('checks to keep running', () => target.hitCount('/h0') >= hits + 3, 30_000);
+    assert.notEqual(status.controller, old.addr);
+  });
+});
