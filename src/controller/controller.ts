@@ -15,7 +15,7 @@ import type {
 } from '../protocol/messages';
 import { schemas } from '../protocol/messages';
 import { createNodeServer, listen } from '../protocol/server';
-import { FencedError, type CheckRow, type OutboxRow, type Store } from '../store/store';
+import { FencedError, StaleViewError, type CheckRow, type OutboxRow, type Store } from '../store/store';
 import { isRetryable } from '../store/mysql';
 import type { Logger } from '../util/log';
 import { LogThrottle } from '../util/log-throttle';
@@ -137,7 +137,7 @@ export class Controller {
       this.health.succeeded(use, this.clock());
       return result;
     } catch (err) {
-      if (err instanceof FencedError) this.health.succeeded(use, this.clock());
+      if (err instanceof FencedError || err instanceof StaleViewError) this.health.succeeded(use, this.clock());
       else this.health.failed(use, `${what}: ${(err as Error).message}`, this.clock());
       throw err;
     }
