@@ -165,7 +165,12 @@ describe('store health (issue 11 item 5, issue 12 item 12)', () => {
     proxy = await SqlProxy.start();
     const n = await node({}, proxy.dsn(db.name));
     await elect(n, 1);
-    assert.deepEqual(await probe(n, 1), { ok: true, epoch: 1, inOffice: true, healthy: true, problems: [], worker: 'ctl' });
+    // Healthy first (a loaded machine may miss one deadline: wait for it rather than assume it).
+    const fine = await waitFor('a healthy answer', async () => {
+      const p = await probe(n, 1);
+      return p.healthy ? p : null;
+    }, 15_000);
+    assert.deepEqual([fine.inOffice, fine.epoch, fine.problems, fine.worker], [true, 1, [], 'ctl']);
     proxy.blackhole = true;
     proxy.holdAll();
     const answer = await waitFor('an unhealthy answer', async () => {
