@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { Controller } from '../controller/controller';
 import { startPushReceiver } from '../push/receiver';
+import { startAmqpConsumer } from '../amqp/receiver';
 import { openStore } from '../store/open';
 import { CONTROLLER_SESSION } from '../store/session';
 import type { Store } from '../store/store';
@@ -46,9 +47,11 @@ export async function startWorkerNode(config: Config, log: Logger): Promise<Runn
   const worker = new Worker(config, log.child({ component: 'worker' }), undefined, { clock });
   worker.start();
   const push = config.push.addr ? await startPushReceiver(config, store, log.child({ component: 'push' })) : null;
+  const amqp = config.amqp.url ? await startAmqpConsumer(config, store, log.child({ component: 'amqp' })) : null;
   log.info({ component: 'node', event: 'node_started', port, worker: config.worker.name, viewserver: config.worker.viewAddr }, 'worker node started');
   return {
     async close() {
+      await amqp?.close();
       await push?.close();
       await worker.close();
       await controller.close();
