@@ -3,6 +3,7 @@
  * `[amqp] ca`), and declaring the exchange, queue and binding when missing (SPEC §10.2).
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import amqp from 'amqplib';
 import { brokerParts, type AmqpConfig } from './config';
 
@@ -13,7 +14,8 @@ export async function connectBroker(cfg: AmqpConfig, name: string, timeoutMs = 1
   const { host, tls } = brokerParts(cfg.url);
   const socketOptions: Record<string, unknown> = { timeout: timeoutMs, clientProperties: { connection_name: name } };
   if (tls) {
-    socketOptions.servername = host;
+    // SNI carries names only (RFC 6066); an IP address is verified against the certificate's IP SANs.
+    if (!isIP(host)) socketOptions.servername = host;
     if (cfg.ca) socketOptions.ca = [readFileSync(cfg.ca)];
   }
   return amqp.connect(cfg.url, socketOptions);
