@@ -9,6 +9,7 @@ import { CONTROLLER_SESSION } from '../store/session';
 import type { Store } from '../store/store';
 import { createLogger, type Logger } from '../util/log';
 import { Viewserver } from '../viewserver/viewserver';
+import { WebServer } from '../web/server';
 import { Worker } from '../worker/worker';
 
 /**
@@ -48,11 +49,14 @@ export async function startWorkerNode(config: Config, log: Logger): Promise<Runn
   worker.start();
   const push = config.push.addr ? await startPushReceiver(config, store, log.child({ component: 'push' })) : null;
   const amqp = config.amqp.url ? await startAmqpConsumer(config, store, log.child({ component: 'amqp' })) : null;
-  log.info({ component: 'node', event: 'node_started', port, worker: config.worker.name, viewserver: config.worker.viewAddr }, 'worker node started');
+  const web = config.web.addr ? new WebServer({ store, config, controller, log: log.child({ component: 'web' }) }) : null;
+  const webPort = web ? await web.listen() : null;
+  log.info({ component: 'node', event: 'node_started', port, web_port: webPort, worker: config.worker.name, viewserver: config.worker.viewAddr }, 'worker node started');
   return {
     async close() {
       await amqp?.close();
       await push?.close();
+      await web?.close();
       await worker.close();
       await controller.close();
       await store.close();

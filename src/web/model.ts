@@ -89,7 +89,8 @@ export function uptime(flips: Flip[], current: 'online' | 'offline', now: number
 const SECRET_KEY = /pass|secret|token|key|auth|cookie|credential|signature|sid/i;
 export const MASK = '••••••';
 
-function maskUrl(s: string): string {
+/** Free text (a check's message, an alert error): passwords in URLs masked. */
+export function maskUrl(s: string): string {
   // scheme://user:password@host → keep the user, hide the password; also ?token=… style query values.
   return s
     .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^@/\s]*@/gi, `$1:${MASK}@`)

@@ -1,6 +1,6 @@
 /** The dashboard's server-rendered pages. Every value from the database goes through `html`. */
 import { ago, html, iso, jsonScript, percent, raw, type Html } from './html';
-import { maskData, type CheckFilter } from './model';
+import { maskData, maskUrl, type CheckFilter } from './model';
 import type { AttemptView, FlipRow, MinuteStat, PingRow } from './queries';
 import type { CheckLine, ListResult, PushView, Uptimes } from './service';
 
@@ -106,7 +106,7 @@ export function checkHeadHtml(d: Pick<CheckPageData, 'line' | 'push'>, now: numb
 
 export function flipsHtml(flips: FlipRow[]): Html {
   if (!flips.length) return html`<p class="muted">No flips in the last 30 days.</p>`;
-  return html`<table><thead><tr><th>Time</th><th>Became</th><th>Message</th></tr></thead><tbody>${[...flips].reverse().map((f) => html`<tr><td>${iso(f.at)}</td><td>${statusBadge(f.status)}</td><td><pre>${f.message}</pre></td></tr>`)}</tbody></table>`;
+  return html`<table><thead><tr><th>Time</th><th>Became</th><th>Message</th></tr></thead><tbody>${[...flips].reverse().map((f) => html`<tr><td>${iso(f.at)}</td><td>${statusBadge(f.status)}</td><td><pre>${maskUrl(f.message)}</pre></td></tr>`)}</tbody></table>`;
 }
 
 export function checkPage(d: CheckPageData, now: number, publicLink: boolean): string {
@@ -119,7 +119,7 @@ export function checkPage(d: CheckPageData, now: number, publicLink: boolean): s
 <dt>parameters</dt><dd><pre>${maskData(d.data)}</pre></dd><dt>badge</dt><dd><code>/badge/${d.badge}.svg</code></dd></dl>
 <h2>Response time, last 24 h (per minute)</h2><div id="chart"></div><script type="application/json" id="series">${jsonScript(series)}</script>
 <h2>Flips</h2><div id="flips" data-live="/ui/check/${c.id}/flips">${flipsHtml(d.flips)}</div>
-<h2>Alert attempts</h2>${d.alerts.length ? html`<table><thead><tr><th>Created</th><th>Contact</th><th>For</th><th>State</th><th class="num">Attempts</th><th>Last error</th></tr></thead><tbody>${d.alerts.map((a) => html`<tr><td>${iso(a.createdAt)}</td><td>#${a.contactId} ${a.contactType}</td><td>${a.status}</td><td>${a.state}${a.sentAt ? html` <span class="muted">${iso(a.sentAt)}</span>` : ''}</td><td class="num">${a.attempts}</td><td><pre>${a.lastError ?? ''}</pre></td></tr>`)}</tbody></table>` : html`<p class="muted">No alert sent for this check.</p>`}
+<h2>Alert attempts</h2>${d.alerts.length ? html`<table><thead><tr><th>Created</th><th>Contact</th><th>For</th><th>State</th><th class="num">Attempts</th><th>Last error</th></tr></thead><tbody>${d.alerts.map((a) => html`<tr><td>${iso(a.createdAt)}</td><td>#${a.contactId} ${a.contactType}</td><td>${a.status}</td><td>${a.state}${a.sentAt ? html` <span class="muted">${iso(a.sentAt)}</span>` : ''}</td><td class="num">${a.attempts}</td><td><pre>${maskUrl(a.lastError ?? '')}</pre></td></tr>`)}</tbody></table>` : html`<p class="muted">No alert sent for this check.</p>`}
 ${d.push ? html`<h2>Last pings</h2>${d.pings.length ? html`<table><thead><tr><th>Received</th><th>Kind</th><th>Exit</th><th>From</th><th>Body</th></tr></thead><tbody>${d.pings.map((p) => html`<tr><td>${iso(p.receivedAt)}</td><td>${p.kind}</td><td>${p.exitStatus ?? ''}</td><td>${p.remote}</td><td><pre>${p.body}</pre></td></tr>`)}</tbody></table>` : html`<p class="muted">No ping received yet.</p>`}` : ''}`;
   return layout(c.name, body, { nav: true, publicLink, head: html`<link rel="stylesheet" href="/assets/uplot/uPlot.min.css"><script src="/assets/uplot/uPlot.iife.min.js"></script>` });
 }

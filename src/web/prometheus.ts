@@ -71,3 +71,15 @@ export function checkMetrics(checks: CheckSummary[], last: Map<number, LastResul
     one('gobearmon_alerts_failed_total', 'counter', 'Failed alert delivery attempts.', cluster.alertsFailed),
   ]);
 }
+
+/**
+ * prom-client names three gauges `nodejs_active_*_total`; `_total` belongs to counters only, so
+ * those families are left out (promtool check metrics refuses them).
+ */
+export function withoutMisnamedGauges(text: string): string {
+  const bad = new Set([...text.matchAll(/^# TYPE (\S+_total) gauge$/gm)].map((m) => m[1]));
+  return text.split('\n').filter((line) => {
+    const name = /^(?:# (?:HELP|TYPE) )?([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(line)?.[1];
+    return !name || !bad.has(name);
+  }).join('\n');
+}

@@ -17,10 +17,10 @@ import type { Logger } from '../util/log';
 import { CSS, JS } from './assets';
 import { badgeToken, bearerOk, SESSION_COOKIE, SESSION_MS, WebAuth } from './auth';
 import { percent } from './html';
-import { maskData, matches, uptime } from './model';
+import { maskData, maskUrl, matches, uptime } from './model';
 import { checkHeadHtml, checkPage, clusterPage, dashboardPage, flipsHtml, loginPage, rowsHtml, summaryHtml, type ClusterView } from './pages';
 import { BadRequest, intParam, parseFilter, parseId, unknownParams } from './params';
-import { CONTENT_TYPE, checkMetrics, processRegistry } from './prometheus';
+import { CONTENT_TYPE, checkMetrics, processRegistry, withoutMisnamedGauges } from './prometheus';
 import { badgeSvg, publicChecks, statusPage, statusBody } from './public';
 import { lastPings, lastResultsAll, WebData } from './queries';
 import { DAY_MS, describe, listChecks, MINUTE_MS, pushView, WINDOWS } from './service';
@@ -91,11 +91,14 @@ export class WebServer {
     });
     app.get('/assets/app.css', async (_r, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=3600').send(CSS));
     app.get('/assets/app.js', async (_r, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=3600').send(JS));
-    this.loginRoutes();
-    this.dashboardRoutes();
-    this.apiRoutes();
-    this.publicRoutes();
-    app.get('/metrics', (req, reply) => this.metrics(req as Req, reply));
+    // After the plugins load: rate-limit must see the login route being added.
+    app.after(() => {
+      this.loginRoutes();
+      this.dashboardRoutes();
+      this.apiRoutes();
+      this.publicRoutes();
+      app.get('/metrics', (req, reply) => this.metrics(req as Req, reply));
+    });
   }
 
   // ---- dashboard -------------------------------------------------------------------------------
@@ -240,7 +243,7 @@ export class WebServer {
       const days = intParam(req.query, 'days', 30, 1, 3650);
       const id = parseId(req.params.id);
       if (!(await found(id, reply))) return reply;
-      return { flips: (await this.data.flips([id], this.clock() - days * DAY_MS)).get(id) ?? [] };
+      return { flips: ((await this.data.flips([id], this.clock() - days * DAY_MS)).get(id) ?? []).map((f) => ({ ...f, message: maskUrl(f.message) })) };
     }));
     this.app.get('/api/v1/checks/:id/history', api(async (req, reply) => {
       unknownParams(req.query, ['minutes']);
@@ -356,7 +359,7 @@ export class WebServer {
     ]);
     const ctl = this.opts.controller;
     const live = ctl?.inOffice ? ctl.status().workers.filter((w) => w.live).length : null;
-    const text = checkMetrics(checks, last, pings, { inOffice: Boolean(ctl?.inOffice), epoch: lease.epoch, liveWorkers: live, ...counters }) + (await this.registry.metrics());
+    const text = checkMetrics(checks, last, pings, { inOffice: Boolean(ctl?.inOffice), epoch: lease.epoch, liveWorkers: live, ...counters }) + withoutMisnamedGauges(await this.registry.metrics());
     return reply.type(CONTENT_TYPE).header('cache-control', 'no-store').send(text);
   }
 }
