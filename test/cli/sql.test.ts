@@ -58,7 +58,7 @@ for (const engine of ENGINES) {
       const rows = JSON.parse(r.stdout) as Record<string, unknown>[];
       assert.equal(rows.length, 1);
       const { data, ...rest } = rows[0];
-      assert.deepEqual(rest, { id: 1, name: 'my http check', type: 'http', check_interval: 120, delay: 5, status: 'online', enabled: 1 });
+      assert.deepEqual(rest, { id: 1, name: 'my http check', type: 'http', check_interval: 120, delay: 5, status: 'online', enabled: 1, tags: '' });
       // MySQL turns `\/` into `/`; SQLite keeps it, which JSON reads the same.
       assert.deepEqual(JSON.parse(String(data)), { url: 'https://example.com', method: 'GET', expect_status: 200, timeout: 15 });
     });
