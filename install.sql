@@ -43,19 +43,19 @@ CREATE TABLE charges (
   data VARCHAR(512) NOT NULL
 );
 
--- added by gobearmon (TypeScript)
+-- added by gobearmon (TypeScript); our tables and text columns are utf8mb4 whatever the database default
 CREATE TABLE schema_migrations (
   version INT NOT NULL PRIMARY KEY,
   description VARCHAR(255) NOT NULL,
   applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
-);
+) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE controller_lease (
   id INT NOT NULL PRIMARY KEY,
   epoch BIGINT NOT NULL DEFAULT 0,
   holder VARCHAR(255) NOT NULL DEFAULT '',
   taken_at BIGINT NOT NULL DEFAULT 0
-);
+) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE alert_outbox (
   id BIGINT NOT NULL PRIMARY KEY AUTO_INCREMENT,
@@ -78,7 +78,7 @@ CREATE TABLE alert_outbox (
   sent_at BIGINT NULL,
   provider_id VARCHAR(255) NULL,
   last_error VARCHAR(1024) NULL
-);
+) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE alert_attempts (
   id BIGINT NOT NULL PRIMARY KEY AUTO_INCREMENT,
@@ -89,14 +89,17 @@ CREATE TABLE alert_attempts (
   ok TINYINT(1) NOT NULL,
   error VARCHAR(1024) NULL,
   provider_id VARCHAR(255) NULL
-);
+) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-ALTER TABLE check_events ADD COLUMN message VARCHAR(1024) NULL;
+ALTER TABLE check_events ADD COLUMN message VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NULL;
 CREATE INDEX alerts_check ON alerts (check_id);
 CREATE INDEX check_events_check ON check_events (check_id, time);
 CREATE INDEX alert_outbox_due ON alert_outbox (state, next_attempt_at);
 CREATE INDEX alert_outbox_event ON alert_outbox (event_id);
 CREATE INDEX alert_attempts_outbox ON alert_attempts (outbox_id);
+ALTER TABLE alert_outbox ADD COLUMN permanent TINYINT(1) NOT NULL DEFAULT 0;
+ALTER TABLE check_events ADD COLUMN flip_key VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NULL;
+CREATE UNIQUE INDEX check_events_flip_key ON check_events (flip_key);
 ALTER TABLE controller_lease ADD COLUMN elected_view BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE controller_lease ADD COLUMN expires_at BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE controller_lease ADD COLUMN prev_expires_at BIGINT NOT NULL DEFAULT 0;
@@ -173,6 +176,7 @@ INSERT INTO controller_lease (id, epoch) VALUES (1, 0);
 INSERT INTO schema_migrations (version, description) VALUES
   (1, 'original gobearmon tables (checks, contacts, alerts, check_events, charges)'),
   (2, 'fencing lease, alert outbox and attempt history, check_events.message, indexes'),
+  (3, 'alert path: utf8mb4 text, check_events.flip_key (a flip is recorded once), alert_outbox.permanent'),
   (4, 'office lease: electing view, expiry on the store clock, predecessor expiry, fence counter'),
   (5, 'push checks: pings, push_state, push_clock, push_listening, check_events.kind'),
   (6, 'web: checks.tags and per-check per-minute rollups');

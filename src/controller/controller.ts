@@ -15,13 +15,16 @@ import type {
 } from '../protocol/messages';
 import { schemas } from '../protocol/messages';
 import { createNodeServer, listen } from '../protocol/server';
-import { FencedError, StaleViewError, type CheckRow, type OutboxRow, type Store } from '../store/store';
+import { FencedError, StaleViewError, type CheckRow, type OutboxRow, type RecordedFlip, type Store } from '../store/store';
 import { isRetryable } from '../store/mysql';
 import type { Logger } from '../util/log';
 import { LogThrottle } from '../util/log-throttle';
+import { AdminMailer } from './admin-mailer';
 import { AlertDispatcher, type SendFn } from './alert-dispatcher';
 import { CheckTable, type CheckState, type Flip } from './check-table';
 import { NodeHealth, type StoreUse } from './health';
+import { FlipRecorder, type PendingFlip } from './flip-recorder';
+import { sanitizeSchedule } from './schedule';
 import { ControllerMetrics, type MetricsSnapshot } from './metrics';
 import { RollupWriter } from './rollups';
 import { OverloadMonitor, type OverloadChange, type OverloadState } from './overload';
@@ -35,6 +38,8 @@ export interface ControllerOptions {
   log: Logger;
   send?: SendFn;
   mailAdmin?: (subject: string, body: string) => Promise<void>;
+  /** Waits between retries of a failed admin mail (default AdminMailer's). */
+  adminMailRetryMs?: readonly number[];
   clock?: () => number;
   /** The clock node-to-node signatures are checked against (default the system's; tests shift `clock` alone). */
   authClock?: () => number;
@@ -71,6 +76,10 @@ export class Controller {
   private table: CheckTable;
   private readonly workers: WorkerRegistry;
   private readonly dispatcher: AlertDispatcher;
+  private readonly flips: FlipRecorder;
+  private readonly adminMailer: AdminMailer;
+  /** `check:contact` links to a missing contact already logged (once each). */
+  private readonly missingLogged = new Set<string>();
   private readonly clock: () => number;
   private readonly mailAdmin: (subject: string, body: string) => Promise<void>;
   /** The definition each check was last validated in: the row itself, so no copy of its data is kept. */
@@ -105,14 +114,24 @@ export class Controller {
     const { config, log, store } = opts;
     this.clock = opts.clock ?? Date.now;
     this.storeTrouble = new LogThrottle(log, this.clock);
-    this.mailAdmin = opts.mailAdmin ?? ((s, b) => mailAdminDefault(config, s, b));
+    this.adminMailer = new AdminMailer(opts.mailAdmin ?? ((s, b) => mailAdminDefault(config, s, b)), log, opts.adminMailRetryMs);
+    // Failures are logged and retried by the mailer; it never rejects.
+    this.mailAdmin = (s, b) => this.adminMailer.send(s, b);
     this.table = new CheckTable(this.lockMs);
     this.workers = new WorkerRegistry(config.controller.workerTimeoutMs);
     this.dispatcher = new AlertDispatcher(store, config, opts.send ?? sendAlert, log, {
-      onFlipDead: (row) => void this.flipDead(row),
+      onFlipDead: (row, undo) => void this.flipDead(row, undo),
+      onPermanentFailure: (row, error) => this.permanentFailure(row, error),
       onFenced: (err) => this.stepDown(err.message),
     }, this.clock);
     this.rollups = new RollupWriter(store, log, this.clock, { retentionDays: config.web.retentionDays });
+    this.flips = new FlipRecorder((epoch, flip) => this.storeCall('write', 'recording a flip', () => store.recordFlip(epoch, flip)), log, {
+      epoch: () => this.epoch,
+      recorded: (p, result, lateMs) => this.flipRecorded(p, result, lateMs),
+      failed: (p, err) => this.flipFailed(p, err),
+      fenced: (err) => this.stepDown(err.message),
+      storeBack: (info) => this.storeBack(info),
+    }, this.clock);
     this.app = createNodeServer(config.default.password, log, { clock: opts.authClock, self: config.controller.addr });
     this.routes();
     this.electionLog = new LogThrottle(log, this.clock);
@@ -261,6 +280,8 @@ export class Controller {
     this.setPartitioned(null);
     this.dispatcher.stop();
     this.rollups.stop();
+    const dropped = this.flips.clear();
+    if (dropped) this.opts.log.warn({ event: 'flips_dropped', flips: dropped }, 'flips not yet recorded are left to the next controller to decide again');
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
     this.reloadTimer = this.pumpTimer = null;
@@ -272,13 +293,16 @@ export class Controller {
     const epoch = this.epoch;
     if (!epoch) return;
     try {
-      const [rows, lease] = await this.storeCall('read', 'reload', () => Promise.all([store.loadChecks(), store.lease()]));
+      const [stored, lease] = await this.storeCall('read', 'reload', () => Promise.all([store.loadChecks(), store.lease()]));
       if (this.epoch !== epoch) return;
       if (lease.epoch !== epoch) return this.stepDown(`deposed: the lease is at epoch ${lease.epoch} (held by ${lease.holder})`);
+      // Flips still waiting to be recorded are newer than the stored statuses: reload after them.
+      if (this.flips.pending) return;
+      const rows = stored.map((row) => this.sanitize(row));
       const change = this.table.load(rows, this.clock());
       this.reloadFailures = 0;
       this.storeTrouble.restored('database');
-      for (const row of rows) this.logInvalid(row);
+      for (const row of stored) this.logInvalid(row);
       for (const id of this.validated.keys()) if (!this.table.checks.has(id)) this.validated.delete(id);
       if (change.added || change.removed || change.changed) log.info({ event: 'reload', checks: this.table.size, ...change }, 'checks reloaded');
       this.pump();
@@ -295,6 +319,17 @@ export class Controller {
     } finally {
       if (this.epoch === epoch) this.reloadTimer = setTimeout(() => void this.reload(), config.controller.reloadIntervalMs);
     }
+  }
+
+  /** A check whose interval or delay cannot be used runs with a clamped one, logged once per definition. */
+  private sanitize(row: CheckRow): CheckRow {
+    const { row: fixed, reasons } = sanitizeSchedule(row);
+    const last = this.validated.get(row.id);
+    const changed = !last || last.interval !== row.interval || last.delay !== row.delay;
+    if (reasons.length && changed) {
+      this.opts.log.warn({ event: 'invalid_schedule', check_id: row.id, check: row.name, reasons }, `check schedule clamped: ${reasons.join('; ')}`);
+    }
+    return fixed;
   }
 
   /** Logs a check whose parameters are bad once per definition; its runs will say why it is offline. */
@@ -437,7 +472,7 @@ export class Controller {
       }
       if (outcome.flip) {
         this.metrics.flips++;
-        void this.recordFlip(outcome.flip);
+        this.recordFlip(outcome.flip);
       }
     }
     this.pump();
@@ -462,32 +497,60 @@ export class Controller {
 
   // ---- flips ---------------------------------------------------------------------------------------
 
-  private async recordFlip(flip: Flip): Promise<void> {
-    const { store, log } = this.opts;
-    const epoch = this.epoch;
-    const ids = { check_id: flip.check.row.id, check: flip.check.row.name, from: flip.previous, to: flip.status, epoch };
-    try {
-      const { eventId, outbox } = await this.storeCall('write', 'recording a flip', () =>
-        store.recordFlip(epoch, { check: flip.check.row, status: flip.status, message: flip.message, now: this.clock() }));
-      log.info({ event: 'flip', ...ids, event_id: eventId, contacts: outbox.length, message: flip.message }, `check is now ${flip.status}`);
-      if (outbox.length) this.dispatcher.kick();
-    } catch (err) {
-      this.table.revert(flip); // not recorded: let the rule fire again
-      if (err instanceof FencedError) this.stepDown(err.message);
-      else log.error({ event: 'flip_error', ...ids, err: (err as Error).message }, 'could not record a flip; it will happen again');
+  /** Queues a flip for recording (in order, kept while the store is unreachable). */
+  private recordFlip(flip: Flip): void {
+    if (this.flips.add(flip, this.clock())) return;
+    this.table.revert(flip); // queue full: let the rule fire again later
+    this.opts.log.error({ event: 'flip_error', check_id: flip.check.row.id, to: flip.status, err: 'too many flips waiting for the store' },
+      'could not keep a flip; it will happen again');
+  }
+
+  private flipRecorded(p: PendingFlip, result: RecordedFlip, lateMs: number): void {
+    const { log } = this.opts;
+    const ids = { check_id: p.row.id, check: p.row.name, from: p.flip.previous, to: p.status, epoch: this.epoch, flip_key: p.key };
+    log.info({ event: 'flip', ...ids, event_id: result.eventId, contacts: result.outbox.length, message: p.message, late_ms: lateMs, replayed: result.replayed },
+      `check is now ${p.status}`);
+    for (const contactId of result.missingContacts) {
+      const link = `${p.row.id}:${contactId}`;
+      if (this.missingLogged.has(link)) continue;
+      this.missingLogged.add(link);
+      log.warn({ event: 'alert_contact_missing', check_id: p.row.id, contact_id: contactId },
+        `an alerts row of check ${p.row.id} points at contact ${contactId}, which does not exist: nobody is alerted through it`);
     }
+    if (result.outbox.length) this.dispatcher.kick();
+  }
+
+  private flipFailed(p: PendingFlip, err: Error): void {
+    if (this.table.checks.get(p.row.id) === p.flip.check && p.flip.check.status === p.status) this.table.revert(p.flip);
+    this.opts.log.error({ event: 'flip_error', check_id: p.row.id, to: p.status, flip_key: p.key, err: err.message }, 'could not record a flip; it will happen again');
+  }
+
+  private storeBack({ since, until, flips }: { since: number; until: number; flips: number }): void {
+    const seconds = Math.round((until - since) / 1000);
+    this.opts.log.warn({ event: 'store_back', since, until, down_ms: until - since, flips }, `the database answers again after ${seconds} s; ${flips} flip(s) recorded late`);
+    void this.mailAdmin('gobearmon: the database was unreachable',
+      `The controller could not write to the database from ${new Date(since).toISOString()} to ${new Date(until).toISOString()} (${seconds} s).\n` +
+      `${flips} flip(s) decided meanwhile were kept, then recorded and alerted with their own times.`);
+  }
+
+  /** A contact refused an alert for good: the admin hears at once (the delivery is not retried). */
+  private permanentFailure(row: OutboxRow, error: string): void {
+    void this.mailAdmin(`gobearmon: contact ${row.contactId} refused an alert for check ${row.checkName}`,
+      `Contact ${row.contactId} (${row.contactType} ${row.contactData}) refused the alert for check [${row.checkName}] (id ${row.checkId}) ` +
+      `going ${row.status}, with an error that a retry cannot fix:\n${error}\nThe alert is not retried; fix or remove the contact.`);
   }
 
   /**
    * Every contact of a flip failed for good: as the original, undo it so it happens again later,
    * unless a later flip has superseded it. The admin hears of it either way.
    */
-  private async flipDead(row: OutboxRow): Promise<void> {
+  private async flipDead(row: OutboxRow, undoWorthwhile: boolean): Promise<void> {
     const previous: Status = row.status === 'online' ? 'offline' : 'online';
     const ids = { check_id: row.checkId, status: row.status, event_id: row.eventId };
-    let undone: boolean;
+    let undone = false;
     try {
-      undone = await this.storeCall('write', 'undoing a flip', () => this.opts.store.revertFlip(this.epoch, row.checkId, row.eventId, previous));
+      // Contacts that refused for good would refuse again: undoing only helps temporary failures.
+      if (undoWorthwhile) undone = await this.storeCall('write', 'undoing a flip', () => this.opts.store.revertFlip(this.epoch, row.checkId, row.eventId, previous));
     } catch (err) {
       if (err instanceof FencedError) this.stepDown(err.message);
       else this.opts.log.error({ event: 'flip_undo_error', ...ids, err: (err as Error).message }, 'could not undo a flip whose alerts all failed');
@@ -498,7 +561,8 @@ export class Controller {
       check.status = previous;
       check.lastStatusChange = 0;
     }
-    const outcome = undone ? `The flip was undone and will happen again if the check stays ${row.status}.` : 'A later flip of the check already superseded it.';
+    const outcome = undone ? `The flip was undone and will happen again if the check stays ${row.status}.`
+      : undoWorthwhile ? 'A later flip of the check already superseded it.' : 'The contacts refused it for good, so the flip stands.';
     this.opts.log.error({ event: undone ? 'flip_undone' : 'alerts_dead', ...ids }, `every contact failed for good; ${undone ? 'flip undone' : 'a later flip stands'}`);
     void this.mailAdmin(`gobearmon: alerts failed for check ${row.checkName}`, `Every contact of check [${row.checkName}] (id ${row.checkId}) failed for the flip to ${row.status}; last error: ${row.lastError ?? 'see alert_attempts'}. ${outcome}`).catch(() => undefined);
   }
@@ -534,6 +598,7 @@ export class Controller {
     await this.rollups.flush(); // a successor starts with an empty buffer: write ours while still in office
     this.stepDown('shutting down');
     if (epoch) await this.dispatcher.idle(5_000);
+    this.adminMailer.stop();
     await this.app.close();
   }
 }

@@ -3,7 +3,7 @@
  * exists first, so a run interrupted half-way (MySQL DDL is not transactional) can simply be repeated.
  */
 import type { Driver } from './driver';
-import { LEASE_COLUMNS, ORIGINAL_TABLES, OUR_COLUMNS, OUR_INDEXES, OUR_TABLES } from './schema';
+import { LEASE_COLUMNS, ORIGINAL_TABLES, OUR_COLUMNS, OUR_INDEXES, OUR_TABLES, UTF8MB4, UTF8MB4_COLLATION, UTF8MB4_COLUMNS, V3_COLUMNS, V3_UNIQUE_INDEXES } from './schema';
 import { PUSH_COLUMNS, PUSH_INDEXES, PUSH_TABLES } from './schema-push';
 import { ROLLUP_INDEXES, ROLLUP_TABLE, TAGS_COLUMN } from './schema-web';
 
@@ -11,6 +11,25 @@ interface Migration {
   version: number;
   description: string;
   up(db: Driver): Promise<void>;
+}
+
+/** MySQL: converts every table that is not one of the five originals to utf8mb4, and our columns in them. */
+async function convertToUtf8mb4(db: Driver): Promise<void> {
+  const tables = await db.all(
+    "SELECT table_name AS t, table_collation AS c FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
+  );
+  for (const { t, c } of tables) {
+    const table = String(t);
+    if (table in ORIGINAL_TABLES || c === UTF8MB4_COLLATION) continue;
+    await db.run(`ALTER TABLE \`${table}\` CONVERT TO ${UTF8MB4}`);
+  }
+  for (const [table, column, definition] of UTF8MB4_COLUMNS) {
+    const [col] = await db.all(
+      'SELECT collation_name AS coll FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ?',
+      [table, column],
+    );
+    if (col && col.coll !== UTF8MB4_COLLATION) await db.run(`ALTER TABLE ${table} MODIFY COLUMN ${column} ${definition}`);
+  }
 }
 
 async function createTable(db: Driver, table: string, ddl: string): Promise<void> {
@@ -36,6 +55,19 @@ export const MIGRATIONS: Migration[] = [
       }
       for (const [table, name, columns] of OUR_INDEXES) {
         if (!(await db.hasIndex(table, name))) await db.run(`CREATE INDEX ${name} ON ${table} (${columns})`);
+      }
+    },
+  },
+  {
+    version: 3,
+    description: 'alert path: utf8mb4 text, check_events.flip_key (a flip is recorded once), alert_outbox.permanent',
+    async up(db) {
+      if (db.dialect === 'mysql') await convertToUtf8mb4(db);
+      for (const [table, column, definition] of V3_COLUMNS) {
+        if (!(await db.hasColumn(table, column))) await db.run(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition[db.dialect]}`);
+      }
+      for (const [table, name, columns] of V3_UNIQUE_INDEXES) {
+        if (!(await db.hasIndex(table, name))) await db.run(`CREATE UNIQUE INDEX ${name} ON ${table} (${columns})`);
       }
     },
   },

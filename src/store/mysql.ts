@@ -117,7 +117,7 @@ export class MysqlDriver implements Driver {
       }
       this.next = (this.next + 1) % this.pools.length;
     }
-    throw new Error(`database unavailable after ${this.rounds} rounds over ${this.pools.length} replica(s): ${failures.slice(-this.pools.length).join('; ')}`);
+    throw Object.assign(new Error(`database unavailable after ${this.rounds} rounds over ${this.pools.length} replica(s): ${failures.slice(-this.pools.length).join('; ')}`), { code: 'STORE_UNAVAILABLE' });
   }
 
   all(sql: string, params: Param[] = []): Promise<Row[]> {

@@ -87,22 +87,30 @@ export const ORIGINAL_TABLES: Record<string, Ddl> = {
   },
 };
 
+/**
+ * Our tables are utf8mb4 on MySQL whatever the database's default (latin1 on MySQL 5.7 and older
+ * MariaDB), so a check message holding any character can be stored.
+ */
+export const UTF8MB4_COLLATION = 'utf8mb4_unicode_ci';
+export const UTF8MB4 = `CHARACTER SET utf8mb4 COLLATE ${UTF8MB4_COLLATION}`;
+const tableOptions = (d: Dialect) => (d === 'mysql' ? ' DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci' : '');
+
 const autoId: Ddl = { mysql: 'BIGINT NOT NULL PRIMARY KEY AUTO_INCREMENT', sqlite: 'INTEGER PRIMARY KEY AUTOINCREMENT' };
 
 /** Tables gobearmon adds; times are epoch milliseconds (BIGINT) so both engines compare them alike. */
 export const OUR_TABLES: Record<string, (d: Dialect) => string> = {
-  schema_migrations: () => `CREATE TABLE schema_migrations (
+  schema_migrations: (d) => `CREATE TABLE schema_migrations (
   version INT NOT NULL PRIMARY KEY,
   description VARCHAR(255) NOT NULL,
   applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
-)`,
+)${tableOptions(d)}`,
   // One row: the fencing token. Every controller write is conditional on still holding `epoch`.
-  controller_lease: () => `CREATE TABLE controller_lease (
+  controller_lease: (d) => `CREATE TABLE controller_lease (
   id INT NOT NULL PRIMARY KEY,
   epoch BIGINT NOT NULL DEFAULT 0,
   holder VARCHAR(255) NOT NULL DEFAULT '',
   taken_at BIGINT NOT NULL DEFAULT 0
-)`,
+)${tableOptions(d)}`,
   // One row per (flip, contact), written in the flip's transaction; sent at least once, keyed once.
   alert_outbox: (d) => `CREATE TABLE alert_outbox (
   id ${autoId[d]},
@@ -125,7 +133,7 @@ export const OUR_TABLES: Record<string, (d: Dialect) => string> = {
   sent_at BIGINT NULL,
   provider_id VARCHAR(255) NULL,
   last_error VARCHAR(1024) NULL
-)`,
+)${tableOptions(d)}`,
   // Every delivery attempt, successful or not: the visible history of an alert.
   alert_attempts: (d) => `CREATE TABLE alert_attempts (
   id ${autoId[d]},
@@ -136,7 +144,7 @@ export const OUR_TABLES: Record<string, (d: Dialect) => string> = {
   ok TINYINT(1) NOT NULL,
   error VARCHAR(1024) NULL,
   provider_id VARCHAR(255) NULL
-)`,
+)${tableOptions(d)}`,
 };
 
 /** Indexes for the queries we run: [table, index name, columns]. */
@@ -162,3 +170,19 @@ export const LEASE_COLUMNS: [string, string, string][] = [
   ['controller_lease', 'prev_expires_at', 'BIGINT NOT NULL DEFAULT 0'],
   ['controller_lease', 'fence_seq', 'BIGINT NOT NULL DEFAULT 0'],
 ];
+
+/**
+ * Added by migration 3, per dialect: [table, column, definition]. `permanent` marks an outbox row
+ * that died of a permanent contact error (never worth undoing its flip for); `flip_key` is the
+ * identity the controller gives a flip, so recording it twice is refused by a unique index.
+ */
+export const V3_COLUMNS: [string, string, Ddl][] = [
+  ['alert_outbox', 'permanent', { mysql: 'TINYINT(1) NOT NULL DEFAULT 0', sqlite: 'TINYINT(1) NOT NULL DEFAULT 0' }],
+  ['check_events', 'flip_key', { mysql: `VARCHAR(64) ${UTF8MB4} NULL`, sqlite: 'VARCHAR(64) NULL' }],
+];
+
+/** Unique indexes added by migration 3: [table, index name, columns]. */
+export const V3_UNIQUE_INDEXES: [string, string, string][] = [['check_events', 'check_events_flip_key', 'flip_key']];
+
+/** Our columns in original tables, whose charset migration 3 sets to utf8mb4 on MySQL: [table, column, definition]. */
+export const UTF8MB4_COLUMNS: [string, string, string][] = [['check_events', 'message', `VARCHAR(1024) ${UTF8MB4} NULL`]];

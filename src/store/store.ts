@@ -8,6 +8,7 @@ import type { Status } from '../checks/types';
 import type { Driver, Executor, Row } from './driver';
 import { LATEST_VERSION, migrate, schemaVersion } from './migrations';
 import { pruneRollups, upsertRollups, type RollupRow } from './rollups';
+import { asciiText, fitText } from './text';
 
 export interface CheckRow {
   id: number;
@@ -61,6 +62,15 @@ export interface AttemptOutcome {
   charge?: { type: string; data: string };
   /** When to try again after a failure; undefined after the last allowed attempt (the row dies). */
   retryAt?: number;
+  /** The failure was permanent (PermanentContactError): the row dies and is marked so. */
+  permanent?: boolean;
+}
+
+export interface FinishedAlert {
+  /** Every row of the flip is now dead. */
+  flipDead: boolean;
+  /** …and at least one died of temporary failures, so undoing the flip (to try again later) may help. */
+  undoWorthwhile: boolean;
 }
 
 /** The caller's epoch is no longer the lease's: it was deposed and must stop. */
@@ -120,7 +130,71 @@ function toOutbox(r: Row): OutboxRow {
   };
 }
 
-const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
+const clip = fitText;
+
+/**
+ * Whether an error says "the store could not be reached or did not answer" (worth waiting for)
+ * rather than "this statement is wrong". A COMMIT whose outcome is unknown counts as unreachable.
+ */
+export function isStoreUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; fatal?: boolean };
+  if (['STORE_UNAVAILABLE', 'COMMIT_UNKNOWN', 'SQLITE_BUSY', 'SQLITE_LOCKED'].includes(e?.code ?? '') || e?.fatal === true) return true;
+  return /unavailable|timeout|timed out|took longer than|ECONN|EPIPE|connection|lost|closed state/i.test(e?.message ?? '');
+}
+
+/** MySQL's refusals of a text value (a column charset that cannot hold it, too long, collation clash). */
+const TEXT_REFUSED = new Set([1366, 1406, 1267, 1270, 1271, 1300]);
+const textRefused = (err: unknown) => TEXT_REFUSED.has(Number((err as { errno?: number })?.errno));
+
+const duplicateKey = (err: unknown) => {
+  const e = err as { errno?: number; code?: string };
+  return e?.errno === 1062 || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
+};
+
+/** A flip as the controller decided it; `key` is its identity: the store records one key once. */
+export interface FlipRecord {
+  check: CheckRow;
+  status: Status;
+  message: string;
+  /** When the flip was decided (epoch ms): the event's time, even when it is recorded later. */
+  now: number;
+  key?: string;
+}
+
+export interface RecordedFlip {
+  eventId: number;
+  outbox: OutboxRow[];
+  /** Contact ids that alerts rows of this check point at but that do not exist. */
+  missingContacts: number[];
+  /** The flip's key was already recorded (an earlier COMMIT landed unseen): nothing was written now. */
+  replayed: boolean;
+}
+
+/**
+ * Each contact once per flip: a contact linked twice (two alerts rows) or two contact rows with the
+ * same type and address give one alert. Links to contacts that do not exist are returned apart.
+ */
+export function distinctContacts(links: Row[]): { contacts: { id: number; type: string; data: string }[]; missing: number[] } {
+  const contacts: { id: number; type: string; data: string }[] = [];
+  const missing = new Set<number>();
+  const seenIds = new Set<number>();
+  const seenAddresses = new Set<string>();
+  for (const l of links) {
+    if (l.found === null || l.found === undefined) {
+      missing.add(Number(l.contact_id));
+      continue;
+    }
+    const id = Number(l.found);
+    const type = String(l.type);
+    const data = String(l.data);
+    const address = `${type.trim().toLowerCase()}\n${data.trim()}`;
+    if (seenIds.has(id) || seenAddresses.has(address)) continue;
+    seenIds.add(id);
+    seenAddresses.add(address);
+    contacts.push({ id, type, data });
+  }
+  return { contacts, missing: [...missing] };
+}
 
 export class Store {
   constructor(readonly driver: Driver) {}
@@ -139,7 +213,8 @@ export class Store {
     );
     return rows.map((r) => ({
       id: Number(r.id), name: String(r.name), type: String(r.type), data: String(r.data),
-      interval: Number(r.check_interval), delay: Number(r.delay), status: r.status === 'offline' ? 'offline' : 'online',
+      // NULL stays NaN (not 0), so the controller can name it when it clamps the schedule.
+      interval: r.check_interval === null ? NaN : Number(r.check_interval), delay: r.delay === null ? NaN : Number(r.delay), status: r.status === 'offline' ? 'offline' : 'online',
     }));
   }
 
@@ -225,39 +300,62 @@ export class Store {
   }
 
   /**
-   * A flip, atomically: the check's status, a check_events row, and one outbox row per enabled
-   * contact whose alert type is `both` or the new status.
+   * A flip, atomically: the check's status, a check_events row at the flip's time, and one outbox
+   * row per contact (each contact once, however often it is linked) whose enabled alert type is
+   * `both` or the new status. Idempotent by `key`: a key already recorded returns that flip as it
+   * was written. Texts are fitted to their columns; if a column still refuses a message (not
+   * utf8mb4), the flip is recorded with the message escaped to ASCII, so no text can stop it.
    */
-  recordFlip(
-    epoch: number,
-    flip: { check: CheckRow; status: Status; message: string; now: number },
-  ): Promise<{ eventId: number; outbox: OutboxRow[] }> {
+  async recordFlip(epoch: number, flip: FlipRecord): Promise<RecordedFlip> {
+    try {
+      return await this.recordFlipOnce(epoch, flip, (text, n) => clip(text, n));
+    } catch (err) {
+      // Another attempt with this key (one that timed out but went on) committed first: read it back.
+      if (flip.key !== undefined && duplicateKey(err)) return this.recordFlipOnce(epoch, flip, (text, n) => clip(text, n));
+      if (!textRefused(err)) throw err;
+      return this.recordFlipOnce(epoch, flip, asciiText);
+    }
+  }
+
+  private recordFlipOnce(epoch: number, flip: FlipRecord, fit: (text: string, maxChars: number) => string): Promise<RecordedFlip> {
     const { check, status, now } = flip;
-    const message = clip(flip.message, 1024);
+    const key = flip.key ?? null;
+    const message = fit(flip.message, 1024);
     return this.fenced(epoch, async (tx) => {
+      if (key !== null) {
+        const [seen] = await tx.all('SELECT id, time FROM check_events WHERE flip_key = ?', [key]);
+        if (seen) {
+          const eventId = Number(seen.id);
+          const outbox = await tx.all(`SELECT ${OUTBOX_COLUMNS} FROM alert_outbox WHERE event_id = ? AND created_at = ? ORDER BY id`, [eventId, now]);
+          return { eventId, outbox: outbox.map(toOutbox), missingContacts: [], replayed: true };
+        }
+      }
       await tx.run('UPDATE checks SET status = ? WHERE id = ?', [status, check.id]);
-      const { insertId: eventId } = await tx.run('INSERT INTO check_events (check_id, type, message) VALUES (?, ?, ?)', [
-        check.id, status, message,
+      const time = this.driver.dialect === 'mysql' ? 'FROM_UNIXTIME(?)' : '?';
+      const at = this.driver.dialect === 'mysql' ? Math.floor(now / 1000) : new Date(now).toISOString().slice(0, 19).replace('T', ' ');
+      const { insertId: eventId } = await tx.run(`INSERT INTO check_events (check_id, type, message, time, flip_key) VALUES (?, ?, ?, ${time}, ?)`, [
+        check.id, status, message, at, key,
       ]);
-      const contacts = await tx.all(
-        `SELECT contacts.id, contacts.type, contacts.data FROM alerts JOIN contacts ON contacts.id = alerts.contact_id
-         WHERE alerts.check_id = ? AND alerts.enabled = 1 AND (alerts.type = 'both' OR alerts.type = ?) ORDER BY contacts.id`,
+      const links = await tx.all(
+        `SELECT alerts.contact_id, contacts.id AS found, contacts.type, contacts.data FROM alerts LEFT JOIN contacts ON contacts.id = alerts.contact_id
+         WHERE alerts.check_id = ? AND alerts.enabled = 1 AND (alerts.type = 'both' OR alerts.type = ?) ORDER BY alerts.contact_id`,
         [check.id, status],
       );
+      const { contacts, missing } = distinctContacts(links);
       for (const c of contacts) {
         // The flip time makes the key unique even when event ids start over (TRUNCATE check_events).
         await tx.run(
           `INSERT INTO alert_outbox (idempotency_key, event_id, check_id, contact_id, contact_type, contact_data, status, message,
              check_name, check_type, check_data, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [`gobearmon-${eventId}-${Number(c.id)}-${now}`, eventId, check.id, Number(c.id), String(c.type), String(c.data), status,
-            message, check.name, check.type, check.data, now, now],
+          [`gobearmon-${eventId}-${c.id}-${now}`, eventId, check.id, c.id, fit(c.type, 32), fit(c.data, 512), status,
+            message, fit(check.name, 64), fit(check.type, 16), fit(check.data, 1024), now, now],
         );
       }
       // created_at tells this flip's rows from an older flip's that had the same event id.
       const outbox = contacts.length
         ? await tx.all(`SELECT ${OUTBOX_COLUMNS} FROM alert_outbox WHERE event_id = ? AND created_at = ? ORDER BY id`, [eventId, now])
         : [];
-      return { eventId, outbox: outbox.map(toOutbox) };
+      return { eventId, outbox: outbox.map(toOutbox), missingContacts: missing, replayed: false };
     });
   }
 
@@ -284,11 +382,13 @@ export class Store {
    * the outcome is unknown, so it is sent again under the same idempotency key) once that
    * controller's lease has certainly ended: until then it may still be sending it.
    */
-  async dueAlerts(epoch: number, now: number, limit: number): Promise<OutboxRow[]> {
+  async dueAlerts(epoch: number, now: number, limit: number, skipContacts: readonly number[] = []): Promise<OutboxRow[]> {
+    // Contacts the dispatcher is already busy with are left out, so their backlog cannot fill the page.
+    const skip = skipContacts.length ? ` AND contact_id NOT IN (${skipContacts.map((id) => Math.floor(Number(id))).join(', ')})` : '';
     const rows = await this.driver.all(
       `SELECT ${OUTBOX_COLUMNS} FROM alert_outbox
        WHERE state = 'pending' AND (claim_epoch = 0 OR claim_epoch >= ? OR ${this.predecessorsExpired})
-         AND (next_attempt_at <= ? OR (claim_epoch > 0 AND claim_epoch < ?)) ORDER BY next_attempt_at, id LIMIT ${Math.max(1, Math.floor(limit))}`,
+         AND (next_attempt_at <= ? OR (claim_epoch > 0 AND claim_epoch < ?))${skip} ORDER BY next_attempt_at, id LIMIT ${Math.max(1, Math.floor(limit))}`,
       [epoch, now, epoch],
     );
     return rows.map(toOutbox);
@@ -313,7 +413,7 @@ export class Store {
    * Records one attempt. On success the row is sent (and a Twilio charge written); on failure it
    * waits for `retryAt`, or dies without one. Returns whether every row of the flip is now dead.
    */
-  finishAlert(epoch: number, row: OutboxRow, outcome: AttemptOutcome): Promise<{ flipDead: boolean }> {
+  finishAlert(epoch: number, row: OutboxRow, outcome: AttemptOutcome): Promise<FinishedAlert> {
     const error = outcome.error === undefined ? null : clip(outcome.error, 1024);
     return this.fenced(epoch, async (tx) => {
       await tx.run(
@@ -327,18 +427,23 @@ export class Store {
         if (outcome.charge) {
           await tx.run('INSERT INTO charges (check_id, type, data) VALUES (?, ?, ?)', [row.checkId, outcome.charge.type, outcome.charge.data]);
         }
-        return { flipDead: false };
+        return { flipDead: false, undoWorthwhile: false };
       }
-      if (outcome.retryAt !== undefined) {
+      if (outcome.retryAt !== undefined && !outcome.permanent) {
         // claim_epoch 0: the outcome is known, so a new controller waits for retryAt too.
         await tx.run("UPDATE alert_outbox SET next_attempt_at = ?, last_error = ?, claim_epoch = 0 WHERE id = ? AND state = 'pending'", [outcome.retryAt, error, row.id]);
-        return { flipDead: false };
+        return { flipDead: false, undoWorthwhile: false };
       }
-      await tx.run("UPDATE alert_outbox SET state = 'dead', last_error = ? WHERE id = ? AND state = 'pending'", [error, row.id]);
-      const [left] = await tx.all("SELECT COUNT(*) AS n FROM alert_outbox WHERE event_id = ? AND created_at = ? AND state <> 'dead'", [
-        row.eventId, row.createdAt,
+      await tx.run("UPDATE alert_outbox SET state = 'dead', last_error = ?, permanent = ? WHERE id = ? AND state = 'pending'", [
+        error, outcome.permanent ? 1 : 0, row.id,
       ]);
-      return { flipDead: Number(left?.n ?? 0) === 0 };
+      const [left] = await tx.all(
+        "SELECT COUNT(*) AS n, SUM(CASE WHEN state = 'dead' AND permanent = 0 THEN 1 ELSE 0 END) AS temporary FROM alert_outbox WHERE event_id = ? AND created_at = ? AND (state <> 'dead' OR permanent = 0)",
+        [row.eventId, row.createdAt],
+      );
+      const alive = Number(left?.n ?? 0) - Number(left?.temporary ?? 0);
+      const flipDead = alive === 0;
+      return { flipDead, undoWorthwhile: flipDead && Number(left?.temporary ?? 0) > 0 };
     });
   }
 

@@ -21,15 +21,21 @@ const config: Config = kitConfig({ controller: RETRY });
 /** Records what the dispatcher tells its owner; `stopOnFence` mimics the controller stepping down. */
 function recorder(stopOnFence?: () => AlertDispatcher) {
   const dead: OutboxRow[] = [];
+  const undo: boolean[] = [];
+  const permanent: { row: OutboxRow; error: string }[] = [];
   const fenced: FencedError[] = [];
   const hooks: DispatcherHooks = {
-    onFlipDead: (row) => void dead.push(row),
+    onFlipDead: (row, undoWorthwhile) => {
+      dead.push(row);
+      undo.push(undoWorthwhile);
+    },
+    onPermanentFailure: (row, error) => void permanent.push({ row, error }),
     onFenced: (err) => {
       fenced.push(err);
       stopOnFence?.().stop();
     },
   };
-  return { dead, fenced, hooks };
+  return { dead, undo, permanent, fenced, hooks };
 }
 
 /** Runs one pass of the dispatcher now and waits until it has finished. */

@@ -18,14 +18,15 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(prefix = 'gbm_test'): Promise<TestDatabase> {
+/** `charset` makes the database's default character set (e.g. latin1, the default of MySQL 5.7). */
+export async function createTestDatabase(prefix = 'gbm_test', charset?: string): Promise<TestDatabase> {
   const server = new URL(MYSQL_URL);
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   const conn = await mysql.createConnection({
     host: server.hostname, port: Number(server.port || 3306),
     user: decodeURIComponent(server.username || 'root'), password: decodeURIComponent(server.password),
   });
-  await conn.query(`CREATE DATABASE \`${name}\``);
+  await conn.query(`CREATE DATABASE \`${name}\`${charset ? ` CHARACTER SET ${charset}` : ''}`);
   await conn.query(`USE \`${name}\``);
   const auth = server.password ? `${server.username}:${server.password}` : server.username || 'root';
   return {

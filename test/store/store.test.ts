@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { Status } from '../../src/checks/types';
 import { LATEST_VERSION, MIGRATIONS } from '../../src/store/migrations';
 import { openStore } from '../../src/store/open';
+import { LATEST_VERSION, MIGRATIONS } from '../../src/store/migrations';
 import { OUR_COLUMNS, OUR_INDEXES, OUR_TABLES, ORIGINAL_TABLES } from '../../src/store/schema';
 import { FencedError, StaleViewError, type CheckRow, type Store } from '../../src/store/store';
 import { ENGINES, type EngineDb } from '../helpers/engines';
@@ -175,6 +176,60 @@ for (const engine of ENGINES) {
       assert.equal(await count('alert_outbox'), 0);
     });
 
+    test('a contact linked twice (two alerts rows, or two contact rows of one address) gets one alert; the flip is recorded', async () => {
+      const check = await setup();
+      const twice = await contact(check.id, 'email', 'ops@example.org', 'offline');
+      await run("INSERT INTO alerts (check_id, contact_id, type) VALUES (?, ?, 'both')", [check.id, twice]);
+      await run("INSERT INTO alerts (check_id, contact_id, type) VALUES (?, ?, 'both')", [check.id, twice]);
+      await contact(check.id, 'email', ' ops@example.org ', 'both'); // the same address as another contact row
+      const hook = await contact(check.id, 'http', 'http://127.0.0.1/hook', 'both');
+      const epoch = await store.takeOffice('me', T0);
+      const flip = await store.recordFlip(epoch, { check, status: 'offline', message: 'down', now: T0 });
+      assert.deepEqual(flip.outbox.map((r) => r.contactId), [twice, hook]);
+      assert.equal(await statusOf(check.id), 'offline');
+      assert.equal(await count('check_events'), 1);
+      assert.equal(new Set(flip.outbox.map((r) => r.idempotencyKey)).size, 2);
+    });
+
+    test('alerts rows pointing at a missing contact are reported, the others alerted', async () => {
+      const check = await setup();
+      const real = await contact(check.id, 'email', 'ops@example.org', 'both');
+      await run("INSERT INTO alerts (check_id, contact_id, type) VALUES (?, 999, 'both')", [check.id]);
+      const epoch = await store.takeOffice('me', T0);
+      const flip = await store.recordFlip(epoch, { check, status: 'offline', message: 'down', now: T0 });
+      assert.deepEqual(flip.outbox.map((r) => r.contactId), [real]);
+      assert.deepEqual(flip.missingContacts, [999]);
+    });
+
+    test('a flip key is recorded once: the second call reads the first back and writes nothing', async () => {
+      const check = await setup();
+      await contact(check.id, 'email', 'ops@example.org', 'both');
+      const epoch = await store.takeOffice('me', T0);
+      const first = await store.recordFlip(epoch, { check, status: 'offline', message: 'down', now: T0, key: 'flip-1' });
+      const again = await store.recordFlip(epoch, { check, status: 'offline', message: 'down', now: T0, key: 'flip-1' });
+      assert.equal(first.replayed, false);
+      assert.equal(again.replayed, true);
+      assert.equal(again.eventId, first.eventId);
+      assert.deepEqual(again.outbox, first.outbox);
+      assert.equal(await count('check_events'), 1);
+      assert.equal(await count('alert_outbox'), 1);
+      // The store itself refuses a second row with the key, whoever writes it.
+      await assert.rejects(run("INSERT INTO check_events (check_id, type, flip_key) VALUES (?, 'offline', 'flip-1')", [check.id]));
+      const other = await store.recordFlip(epoch, { check, status: 'online', message: '', now: T0 + 1, key: 'flip-2' });
+      assert.notEqual(other.eventId, first.eventId);
+    });
+
+    test('the event carries the flip\'s own time, not the time it was written', async () => {
+      const check = await setup();
+      const epoch = await store.takeOffice('me', T0);
+      const { eventId } = await store.recordFlip(epoch, { check, status: 'offline', message: 'down', now: T0 + 1500 });
+      const [row] = await store.driver.all(
+        store.driver.dialect === 'mysql' ? 'SELECT UNIX_TIMESTAMP(time) AS t FROM check_events WHERE id = ?' : "SELECT strftime('%s', time) AS t FROM check_events WHERE id = ?",
+        [eventId],
+      );
+      assert.equal(Number(row.t), Math.floor((T0 + 1500) / 1000));
+    });
+
     test('recordFlip is atomic: a failure half-way writes nothing', async () => {
       const check = await setup();
       await contact(check.id, 'email', 'a@example.org', 'both');
@@ -210,7 +265,7 @@ for (const engine of ENGINES) {
       assert.equal(await statusOf(check.id), 'online');
       // The old flip's row is still pending: it must not keep the new flip alive.
       const dead = await store.finishAlert(epoch, second.outbox[0], { startedAt: T0, finishedAt: T0 + 1, ok: false, error: 'gave up' });
-      assert.deepEqual(dead, { flipDead: true });
+      assert.deepEqual(dead, { flipDead: true, undoWorthwhile: true });
     });
 
     test('a controller holding a stale epoch is fenced and writes nothing', async () => {
@@ -254,7 +309,7 @@ for (const engine of ENGINES) {
       const result = await store.finishAlert(epoch, row, {
         startedAt: T0 + 10, finishedAt: T0 + 250, ok: true, providerId: 'SM123', charge: { type: 'sms', data: 'SM123' },
       });
-      assert.deepEqual(result, { flipDead: false });
+      assert.deepEqual(result, { flipDead: false, undoWorthwhile: false });
 
       const [sent] = await store.outboxForCheck(check.id);
       assert.equal(sent.state, 'sent');
@@ -291,7 +346,7 @@ for (const engine of ENGINES) {
 
       await store.claimAlert(epoch, row.id, T0 + 30_000);
       const result = await store.finishAlert(epoch, row, { startedAt: T0, finishedAt: T0 + 20, ok: false, error: 'ECONNREFUSED', retryAt: T0 + 5_000 });
-      assert.deepEqual(result, { flipDead: false });
+      assert.deepEqual(result, { flipDead: false, undoWorthwhile: false });
       const [waiting] = await store.outboxForCheck(check.id);
       assert.equal(waiting.state, 'pending');
       assert.equal(waiting.lastError, 'ECONNREFUSED');
@@ -319,8 +374,8 @@ for (const engine of ENGINES) {
       const fail = { startedAt: T0, finishedAt: T0 + 1, ok: false, error: 'gave up' };
 
       const first = await store.recordFlip(epoch, { check, status: 'offline', message: 'down', now: T0 });
-      assert.deepEqual(await store.finishAlert(epoch, first.outbox[0], fail), { flipDead: false });
-      assert.deepEqual(await store.finishAlert(epoch, first.outbox[1], fail), { flipDead: true });
+      assert.deepEqual(await store.finishAlert(epoch, first.outbox[0], fail), { flipDead: false, undoWorthwhile: false });
+      assert.deepEqual(await store.finishAlert(epoch, first.outbox[1], fail), { flipDead: true, undoWorthwhile: true });
       const dead = await store.outboxForCheck(check.id);
       assert.deepEqual(dead.map((r) => [r.state, r.lastError]), [['dead', 'gave up'], ['dead', 'gave up']]);
       assert.deepEqual(await store.dueAlerts(epoch, T0 + 86_400_000, 10), [], 'dead rows are never due');
@@ -328,7 +383,7 @@ for (const engine of ENGINES) {
       // One contact reached: the flip stands even though the other one died.
       const second = await store.recordFlip(epoch, { check, status: 'online', message: '', now: T0 + 10 });
       await store.finishAlert(epoch, second.outbox[0], { startedAt: T0, finishedAt: T0 + 1, ok: true, providerId: 'm1' });
-      assert.deepEqual(await store.finishAlert(epoch, second.outbox[1], fail), { flipDead: false });
+      assert.deepEqual(await store.finishAlert(epoch, second.outbox[1], fail), { flipDead: false, undoWorthwhile: false });
     });
 
     test('a row claimed by an older epoch is due again for a newer one (in-doubt resend)', async () => {
