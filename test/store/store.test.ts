@@ -7,7 +7,6 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { Status } from '../../src/checks/types';
 import { LATEST_VERSION, MIGRATIONS } from '../../src/store/migrations';
 import { openStore } from '../../src/store/open';
-import { LATEST_VERSION, MIGRATIONS } from '../../src/store/migrations';
 import { OUR_COLUMNS, OUR_INDEXES, OUR_TABLES, ORIGINAL_TABLES } from '../../src/store/schema';
 import { FencedError, StaleViewError, type CheckRow, type Store } from '../../src/store/store';
 import { ENGINES, type EngineDb } from '../helpers/engines';
