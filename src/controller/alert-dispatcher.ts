@@ -18,7 +18,7 @@ export interface DispatcherHooks {
   /** Every row of a flip failed for good; `undoWorthwhile` when some failed only temporarily. */
   onFlipDead(row: OutboxRow, undoWorthwhile: boolean): void;
   /** A contact refused an alert for good (PermanentContactError): the row is dead, the admin should hear. */
-  onPermanentFailure(row: OutboxRow, error: string): void;
+  onPermanentFailure?(row: OutboxRow, error: string): void;
   /** The store refused our epoch. */
   onFenced(err: FencedError): void;
   /**
@@ -163,7 +163,7 @@ export class AlertDispatcher {
     }
     const finished = await this.record(epoch, row, outcome, ids);
     if (!finished) return;
-    if (outcome.permanent) this.hooks.onPermanentFailure(row, outcome.error ?? '');
+    if (outcome.permanent) this.hooks.onPermanentFailure?.(row, outcome.error ?? '');
     if (finished.flipDead) this.hooks.onFlipDead(row, finished.undoWorthwhile);
   }
 
