@@ -19,7 +19,7 @@ import { FencedError, StaleViewError, type CheckRow, type OutboxRow, type Record
 import { isRetryable } from '../store/mysql';
 import type { Logger } from '../util/log';
 import { LogThrottle } from '../util/log-throttle';
-import { AdminMailer } from './admin-mailer';
+import { AdminMailer } from '../contacts/admin-mailer';
 import { AlertDispatcher, type SendFn } from './alert-dispatcher';
 import { CheckTable, type CheckState, type Flip } from './check-table';
 import { NodeHealth, type StoreUse } from './health';

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/types';
 import { mailAdmin as mailAdminDefault } from '../contacts/admin';
+import { AdminMailer } from '../contacts/admin-mailer';
 import { PeerClient, PeerError } from '../protocol/client';
 import { SkewReporter } from '../protocol/skew';
 import { schemas, type ProbeResponse, type ViewRequest, type ViewResponse } from '../protocol/messages';
@@ -30,6 +31,7 @@ export class Viewserver {
   readonly election: Election;
   private readonly client: PeerClient;
   private readonly mailAdmin: (subject: string, body: string) => Promise<void>;
+  private readonly stopMailer: () => void;
   private readonly skew: SkewReporter;
   private readonly mails = new RateLimiter(MAIL_INTERVAL_MS);
   private watchers = new Set<() => void>();
@@ -49,7 +51,10 @@ export class Viewserver {
     const clock = options.clock ?? Date.now;
     this.election = new Election(vs.controller, vs.probeFailures);
     this.client = new PeerClient(config.default.password, { clock });
-    this.mailAdmin = mailAdmin ?? ((s, b) => mailAdminDefault(config, s, b));
+    // A failed admin mail is logged and retried, never dropped silently; it never rejects.
+    const mailer = new AdminMailer(mailAdmin ?? ((s, b) => mailAdminDefault(config, s, b)), log);
+    this.stopMailer = () => mailer.stop();
+    this.mailAdmin = (s, b) => mailer.send(s, b);
     this.skew = new SkewReporter(`the viewserver (${vs.addr})`, log, this.mailAdmin, clock);
     this.app = createNodeServer(config.default.password, log, { clock, self: vs.addr });
     this.app.post<{ Body: ViewRequest }>('/view', { schema: { body: schemas.view } }, (req) => this.waitForView(req.body.after, req.body.waitMs ?? 0));
@@ -157,6 +162,7 @@ export class Viewserver {
   }
 
   async close(): Promise<void> {
+    this.stopMailer();
     this.stopped = true;
     this.firstRound();
     if (this.timer) clearTimeout(this.timer);

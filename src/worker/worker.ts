@@ -7,6 +7,7 @@ import { runCheck as runCheckDefault } from '../checks/registry';
 import type { CheckContext, CheckResult } from '../checks/types';
 import type { Config } from '../config/types';
 import { mailAdmin as mailAdminDefault } from '../contacts/admin';
+import { AdminMailer } from '../contacts/admin-mailer';
 import { HostResolver } from '../net/resolver';
 import { PeerClient, PeerError, dialAddr } from '../protocol/client';
 import type { Assignment, ReportedResult, ViewResponse, WorkResponse } from '../protocol/messages';
@@ -85,7 +86,9 @@ export class Worker {
     const clock = options.clock ?? Date.now;
     this.client = new PeerClient(config.default.password, { clock });
     this.resolver = options.resolver ?? new HostResolver();
-    const mail = options.mailAdmin ?? ((subject: string, body: string) => mailAdminDefault(config, subject, body));
+    // A failed admin mail is logged and retried, never dropped silently.
+    const mailer = new AdminMailer(options.mailAdmin ?? ((subject: string, body: string) => mailAdminDefault(config, subject, body)), log);
+    const mail = (subject: string, body: string) => mailer.send(subject, body);
     this.skew = new SkewReporter(`worker ${config.worker.name}`, log, mail, clock);
     this.peerTrouble = new LogThrottle(log, clock);
   }

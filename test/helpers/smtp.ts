@@ -21,6 +21,8 @@ export interface SmtpOptions {
   starttls?: boolean;
   /** Recipients refused at RCPT TO, with the reply code (550 permanent, 450 temporary). */
   refuse?: Record<string, number>;
+  /** Listen on this port (default: any free one). */
+  port?: number;
 }
 
 export interface TestSmtp {
@@ -63,7 +65,7 @@ export async function startSmtp(opts: SmtpOptions = {}): Promise<TestSmtp> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.server.address() as AddressInfo).port;
   return { port, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
