@@ -20,7 +20,8 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dl.fa
 .bars{display:flex;gap:2px}.bars span{flex:1;height:22px;border-radius:2px;min-width:3px}.bars .full{background:var(--up)}.bars .part{background:#d4a72c}.bars .none{background:var(--down)}
 pre{white-space:pre-wrap;word-break:break-all;margin:0;font-size:.85rem}.login{max-width:320px;margin:4rem auto;display:flex;flex-direction:column;gap:.6rem}
 .error{color:var(--down)}#chart{min-height:260px}
-@media (max-width:720px){.hide-sm{display:none}main{padding:.5rem}td,th{padding:.3rem .3rem}.spark{width:70px}}
+#chart{overflow:hidden}.scroll{overflow-x:auto}
+@media (max-width:720px){form.filters input{width:9rem}.hide-sm{display:none}main{padding:.5rem}td,th{padding:.3rem .3rem}.spark{width:70px}}
 `;
 
 /**

@@ -73,8 +73,8 @@ export function dashboardPage(r: ListResult, f: CheckFilter, now: number, public
   <label>Type <select name="type">${option('', f.type, 'any')}${r.types.map((t) => option(t, f.type))}</select></label>
   <button type="submit">Filter</button> <a href="/">clear</a>
 </form>
-<table><thead><tr><th>Status</th><th>Name</th><th class="hide-sm">Type</th><th class="hide-sm">Tags</th><th>Last result</th><th class="num">Age</th><th class="hide-sm">Last hour</th><th class="num">24 h</th><th class="num hide-sm">7 d</th><th class="num hide-sm">30 d</th></tr></thead>
-<tbody id="rows" data-live="${live}">${rowsHtml(page.items, f, now)}</tbody></table>
+<div class="scroll"><table><thead><tr><th>Status</th><th>Name</th><th class="hide-sm">Type</th><th class="hide-sm">Tags</th><th>Last result</th><th class="num">Age</th><th class="hide-sm">Last hour</th><th class="num">24 h</th><th class="num hide-sm">7 d</th><th class="num hide-sm">30 d</th></tr></thead>
+<tbody id="rows" data-live="${live}">${rowsHtml(page.items, f, now)}</tbody></table></div>
 <div class="pager">${page.page > 1 ? html`<a rel="prev" href="/?${filterQuery(f, { page: page.page - 1, per: page.per })}">← previous</a>` : ''}
 <span class="muted">page ${page.page} of ${page.pages} · ${page.total} checks</span>
 ${page.page < page.pages ? html`<a rel="next" href="/?${filterQuery(f, { page: page.page + 1, per: page.per })}">next →</a>` : ''}</div>`;
