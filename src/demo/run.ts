@@ -74,7 +74,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   let layout: DemoLayout;
   let seeded: Awaited<ReturnType<typeof prepareDatabase>>;
   try {
-    layout = writeConfigs(dir, await freePorts(4), targets.dnsPort);
+    layout = writeConfigs(dir, await freePorts(4 + 3), targets.dnsPort);
     seeded = await prepareDatabase(layout, targets, opts.intervalSeconds);
   } catch (err) {
     await targets.close();
@@ -97,6 +97,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       `           tcp echo ${HOST}:${targets.tcpPort} · dns ${HOST}:${targets.dnsPort} (A ${DNS_NAME}) · tls ${HOST}:${targets.tlsPort} (certificate expires ${targets.certNotAfter.toISOString().slice(0, 10)})`,
       `  alerts   webhook contact ${webhookUrl(targets)}, printed here as ALERT lines`,
       `  checks   every ${opts.intervalSeconds} s, 2 workers must agree, twice in a row, before a check flips`,
+      `  web      dashboard ${layout.workers.filter((w) => w.webPort !== null).map((w) => `http://${HOST}:${w.webPort}/`).join(' · ')}  (any node; login ${layout.web.user} / ${layout.web.password})`,
+      `           public status page http://${HOST}:${layout.workers[0].webPort}/status · metrics http://${HOST}:${layout.workers[0].webPort}/metrics`,
       '',
     ].join('\n'),
   );

@@ -17,7 +17,9 @@ export interface DemoLayout {
   dbPath: string;
   password: string;
   viewserver: { port: number; config: string };
-  workers: { name: string; port: number; config: string }[];
+  workers: { name: string; port: number; config: string; webPort: number | null }[];
+  /** The dashboard's login (every worker node serves the web when web ports were given). */
+  web: { user: string; password: string };
 }
 
 export interface SeedReport {
@@ -28,19 +30,22 @@ export interface SeedReport {
   updated: string[];
 }
 
-/** Writes the four configs; `ports` are the viewserver's, then one per worker. */
+/** Writes the four configs; `ports` are the viewserver's, then one per worker, then (optional) one web port per worker. */
 export function writeConfigs(dir: string, ports: number[], dnsPort: number): DemoLayout {
   mkdirSync(dir, { recursive: true });
   const dbPath = join(dir, 'gobearmon.db');
   const password = randomBytes(16).toString('hex');
   const header = (what: string) => `; ${what}, written by \`gobearmon demo\` at each start (its ports change every run).\n\n[default]\npassword = ${password}\n`;
-  const [viewPort, ...workerPorts] = ports;
+  const [viewPort, ...rest] = ports;
+  const workerPorts = rest.slice(0, WORKERS.length);
+  const webPorts = rest.slice(WORKERS.length);
   const layout: DemoLayout = {
     dir,
     dbPath,
     password,
     viewserver: { port: viewPort, config: join(dir, 'viewserver.cfg') },
-    workers: WORKERS.map((name, i) => ({ name, port: workerPorts[i], config: join(dir, `worker${i + 1}.cfg`) })),
+    workers: WORKERS.map((name, i) => ({ name, port: workerPorts[i], config: join(dir, `worker${i + 1}.cfg`), webPort: webPorts[i] ?? null })),
+    web: { user: 'admin', password: randomBytes(6).toString('hex') },
   };
   writeFileSync(
     layout.viewserver.config,
@@ -64,7 +69,14 @@ name = ${w.name}
 [dns]
 ; the demo's own DNS server, which answers ${DNS_NAME}
 server = ${HOST}:${dnsPort}
-`,
+${w.webPort === null ? '' : `
+[web]
+; the dashboard, status page, API and /metrics of this node
+addr = ${HOST}:${w.webPort}
+user = ${layout.web.user}
+password = ${layout.web.password}
+public = on
+`}`,
     );
   }
   return layout;
@@ -74,18 +86,19 @@ export interface DemoCheck {
   name: string;
   type: string;
   data: string;
+  tags: string;
 }
 
 export function demoChecks(t: Targets): DemoCheck[] {
-  const check = (name: string, type: string, params: Record<string, unknown>) => ({ name, type, data: JSON.stringify(params) });
+  const check = (name: string, type: string, tags: string, params: Record<string, unknown>) => ({ name, type, tags, data: JSON.stringify(params) });
   return [
-    check('healthy', 'http', { url: `http://${HOST}:${t.httpPort}/healthy`, expect_status: 200, expect_substring: 'ok' }),
-    check('flappy', 'http', { url: `http://${HOST}:${t.httpPort}/flappy`, expect_status: 200 }),
-    check('tcp-echo', 'tcp', { address: `${HOST}:${t.tcpPort}`, payload: 'ping', expect: 'ping' }),
+    check('healthy', 'http', 'demo web', { url: `http://${HOST}:${t.httpPort}/healthy`, expect_status: 200, expect_substring: 'ok' }),
+    check('flappy', 'http', 'demo web flaky', { url: `http://${HOST}:${t.httpPort}/flappy`, expect_status: 200 }),
+    check('tcp-echo', 'tcp', 'demo net', { address: `${HOST}:${t.tcpPort}`, payload: 'ping', expect: 'ping' }),
     // No "server": the check uses the [dns] server of the worker configs.
-    check('dns-record', 'dns', { name: DNS_NAME, type: 'a', expect: DNS_ANSWER }),
+    check('dns-record', 'dns', 'demo net', { name: DNS_NAME, type: 'a', expect: DNS_ANSWER }),
     // The certificate expires in a few days, so this one goes offline: what the check is for.
-    check('tls-expiry', 'ssl_expire', { address: `${HOST}:${t.tlsPort}`, days: 7 }),
+    check('tls-expiry', 'ssl_expire', 'demo tls', { address: `${HOST}:${t.tlsPort}`, days: 7 }),
   ];
 }
 
@@ -120,10 +133,10 @@ export async function prepareDatabase(layout: DemoLayout, targets: Targets, inte
       let checkId: number;
       if (row) {
         checkId = Number(row.id);
-        await db.run('UPDATE checks SET data = ?, check_interval = ? WHERE id = ?', [c.data, intervalSeconds, checkId]);
+        await db.run('UPDATE checks SET data = ?, check_interval = ?, tags = ? WHERE id = ?', [c.data, intervalSeconds, c.tags, checkId]);
         report.updated.push(c.name);
       } else {
-        checkId = (await db.run('INSERT INTO checks (name, type, data, check_interval) VALUES (?, ?, ?, ?)', [c.name, c.type, c.data, intervalSeconds])).insertId;
+        checkId = (await db.run('INSERT INTO checks (name, type, data, check_interval, tags) VALUES (?, ?, ?, ?, ?)', [c.name, c.type, c.data, intervalSeconds, c.tags])).insertId;
         report.created.push(`check ${checkId} ${c.name}`);
       }
       const [link] = await db.all('SELECT id FROM alerts WHERE check_id = ? AND contact_id = ?', [checkId, contactId]);
