@@ -8,5 +8,6 @@ import { statusCommand } from './status';
 import { demoCommand } from './demo';
 import { watchCommand } from './watch';
 import { publishCommand } from './publish';
+import { pingCommand, runCommand } from './ping';
 
-export const commands: Command[] = [migrateCommand, notifyCommand, probeCommand, sqlCommand, statusCommand, demoCommand, watchCommand, publishCommand];
+export const commands: Command[] = [migrateCommand, notifyCommand, probeCommand, sqlCommand, statusCommand, demoCommand, watchCommand, publishCommand, pingCommand, runCommand];

@@ -18,6 +18,10 @@ Example: gobearmon probe http '{"url":"https://example.com","expect_status":200}
     const { positionals, flags } = parseArgs(args, { values: ['config'] });
     if (positionals.length !== 2) throw new UsageError(`probe takes TYPE and 'JSON', got ${positionals.length} argument(s)`);
     const [type, data] = positionals;
+    if (type === 'push') {
+      console.error('gobearmon probe: push checks are pinged, not probed: nothing runs them; their senders report in (gobearmon ping, or curl …/ping/<token>)');
+      return 2;
+    }
     // Bad input is told apart from an offline target: a typo in the JSON must not look like an outage.
     const invalid = validateCheck(type, data);
     if (invalid) {

@@ -14,6 +14,7 @@ export interface ClusterStatus {
   workers: ControllerStatus['workers'];
   quorum: number | null;
   checks: ControllerStatus['checks'];
+  push: NonNullable<ControllerStatus['push']>;
   error?: string;
 }
 
@@ -24,12 +25,12 @@ export async function clusterStatus(config: Config): Promise<ClusterStatus> {
     const viewAddr = dialAddr(config.role === 'viewserver' ? config.viewserver.addr : config.worker.viewAddr);
     const view = await client.call<ViewserverStatus>(viewAddr, '/status', undefined, { timeoutMs: 5_000 });
     const base = { controller: view.controller, view: view.view, candidates: view.controllers };
-    if (!view.controller) return { ...base, epoch: null, workers: [], quorum: null, checks: [], error: 'no active controller' };
+    if (!view.controller) return { ...base, epoch: null, workers: [], quorum: null, checks: [], push: [], error: 'no active controller' };
     try {
       const c = await client.call<ControllerStatus>(dialAddr(view.controller), '/status', undefined, { timeoutMs: 5_000 });
-      return { ...base, epoch: c.epoch, workers: c.workers, quorum: c.quorum, checks: c.checks };
+      return { ...base, epoch: c.epoch, workers: c.workers, quorum: c.quorum, checks: c.checks, push: c.push ?? [] };
     } catch (err) {
-      return { ...base, epoch: null, workers: [], quorum: null, checks: [], error: `controller did not answer: ${(err as Error).message}` };
+      return { ...base, epoch: null, workers: [], quorum: null, checks: [], push: [], error: `controller did not answer: ${(err as Error).message}` };
     }
   } finally {
     await client.close();
@@ -56,6 +57,13 @@ function render(s: ClusterStatus): string {
       ...s.checks.map((c) => [String(c.id), c.name, c.type, c.status, c.lastResult?.status ?? '-', c.lastWorker ?? '-', ago(c.ageMs), (c.lastResult?.message ?? '').slice(0, 60)]),
     ]),
   ];
+  if (s.push.length) {
+    const when = (t: number | null) => (t === null ? '-' : new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    lines.push('', table([
+      ['ID', 'PUSH CHECK', 'STATE', 'STATUS', 'LAST PING', 'NEXT DEADLINE', 'MESSAGE'],
+      ...s.push.map((p) => [String(p.id), p.name, p.state, p.status, when(p.lastPingAt), when(p.deadline), p.message.slice(0, 60)]),
+    ]));
+  }
   if (s.error) lines.unshift(`warning: ${s.error}`);
   return lines.join('\n');
 }
@@ -68,7 +76,8 @@ export const statusCommand: Command = {
 Asks the viewserver (from [worker] viewAddr, or [viewserver] addr in a viewserver config) which
 controller is active, then asks that controller for its live workers and each check's status,
 last result, last worker and age. --json prints one object with controller, view, epoch,
-candidates, workers, quorum and checks. Exit 0 when a controller answered, 1 otherwise.`,
+candidates, workers, quorum, checks and push (push checks: state new/up/late/down/running/
+paused/invalid, last ping, next deadline). Exit 0 when a controller answered, 1 otherwise.`,
   async run(args) {
     const { positionals, flags, bools } = parseArgs(args, { values: ['config'], booleans: ['json'] });
     if (!flags.config || positionals.length) throw new UsageError('status takes --config FILE [--json]');

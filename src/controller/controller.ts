@@ -26,6 +26,8 @@ import { NodeHealth, type StoreUse } from './health';
 import { FlipRecorder, type PendingFlip } from './flip-recorder';
 import { sanitizeSchedule } from './schedule';
 import { ControllerMetrics, type MetricsSnapshot } from './metrics';
+import { PushJudge } from './push-judge';
+import { PushStore } from '../push/store';
 import { RollupWriter } from './rollups';
 import { OverloadMonitor, type OverloadChange, type OverloadState } from './overload';
 import { RateLimiter } from '../util/rate-limit';
@@ -97,6 +99,7 @@ export class Controller {
   private reloadFailures = 0;
   private readonly storeTrouble: LogThrottle;
   private degraded = false;
+  private readonly push: PushJudge;
   private closed = false;
   private readonly health: NodeHealth;
   private pingTimer: NodeJS.Timeout | null = null;
@@ -132,6 +135,10 @@ export class Controller {
       fenced: (err) => this.stepDown(err.message),
       storeBack: (info) => this.storeBack(info),
     }, this.clock);
+    this.push = new PushJudge({
+      store, push: new PushStore(store), log, clock: this.clock, mailAdmin: this.mailAdmin, reloadIntervalMs: config.controller.reloadIntervalMs,
+      kick: () => this.dispatcher.kick(), onFenced: (err) => this.stepDown(err.message),
+    });
     this.app = createNodeServer(config.default.password, log, { clock: opts.authClock, self: config.controller.addr });
     this.routes();
     this.electionLog = new LogThrottle(log, this.clock);
@@ -267,6 +274,7 @@ export class Controller {
       await this.reload();
       this.dispatcher.start(epoch);
       this.rollups.start(epoch);
+      void this.push.start(epoch);
     } catch (err) {
       const reason = (err as Error).message;
       this.electionLog.failing('office', { event: 'election_failed', detail: reason, msg: 'could not take office', fields: { view, err: reason } });
@@ -282,6 +290,7 @@ export class Controller {
     this.rollups.stop();
     const dropped = this.flips.clear();
     if (dropped) this.opts.log.warn({ event: 'flips_dropped', flips: dropped }, 'flips not yet recorded are left to the next controller to decide again');
+    this.push.stop();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
     this.reloadTimer = this.pumpTimer = null;
@@ -298,11 +307,12 @@ export class Controller {
       if (lease.epoch !== epoch) return this.stepDown(`deposed: the lease is at epoch ${lease.epoch} (held by ${lease.holder})`);
       // Flips still waiting to be recorded are newer than the stored statuses: reload after them.
       if (this.flips.pending) return;
-      const rows = stored.map((row) => this.sanitize(row));
+      // Push checks are judged by PushJudge from their pings; nothing runs them.
+      const rows = stored.filter((r) => r.type !== 'push').map((row) => this.sanitize(row));
       const change = this.table.load(rows, this.clock());
       this.reloadFailures = 0;
       this.storeTrouble.restored('database');
-      for (const row of stored) this.logInvalid(row);
+      for (const row of rows) this.logInvalid(row);
       for (const id of this.validated.keys()) if (!this.table.checks.has(id)) this.validated.delete(id);
       if (change.added || change.removed || change.changed) log.info({ event: 'reload', checks: this.table.size, ...change }, 'checks reloaded');
       this.pump();
@@ -586,6 +596,7 @@ export class Controller {
         id: c.row.id, name: c.row.name, type: c.row.type, status: c.status, lastResult: c.lastResult, lastWorker: c.lastWorker,
         ageMs: c.lastResult ? now - c.lastResult.at : null,
       })),
+      push: this.push.status(),
     };
   }
 

@@ -99,6 +99,8 @@ export interface ControllerStatus {
   workers: { name: string; lastSeenMs: number; live: boolean }[];
   quorum: number;
   checks: CheckStatusView[];
+  /** Push checks: state, last ping and next deadline (epoch ms). */
+  push?: { id: number; name: string; state: string; status: 'online' | 'offline'; message: string; lastPingAt: number | null; deadline: number | null }[];
 }
 
 /** JSON schemas for the routes, so a malformed request is a 400 with the reason. */

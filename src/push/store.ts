@@ -236,6 +236,17 @@ export class PushStore {
     });
   }
 
+  /** Lifecycle events after `id` (all checks), for the controller to mail; and where they end now. */
+  async lifecycleSince(id: number): Promise<{ id: number; checkId: number; kind: string; message: string }[]> {
+    const rows = await this.driver.all('SELECT id, check_id, kind, message FROM check_events WHERE id > ? AND kind IS NOT NULL ORDER BY id LIMIT 1000', [id]);
+    return rows.map((r) => ({ id: Number(r.id), checkId: Number(r.check_id), kind: String(r.kind), message: String(r.message ?? '') }));
+  }
+
+  async lastEventId(): Promise<number> {
+    const [row] = await this.driver.all('SELECT MAX(id) AS id FROM check_events');
+    return Number(row?.id ?? 0);
+  }
+
   async lifecycleEvents(checkId: number): Promise<{ id: number; kind: string; message: string }[]> {
     const rows = await this.driver.all('SELECT id, kind, message FROM check_events WHERE check_id = ? AND kind IS NOT NULL ORDER BY id', [checkId]);
     return rows.map((r) => ({ id: Number(r.id), kind: String(r.kind), message: String(r.message ?? '') }));
