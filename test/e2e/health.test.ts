@@ -20,6 +20,7 @@ import assert from 'node:assert/strict';
 import { startAlertSink, type AlertSink } from '../helpers/alert-sink';
 import { Cluster, waitFor, type NodeProcess } from '../helpers/cluster';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { startSmtp, type TestSmtp } from '../helpers/smtp';
 import { SqlProxy } from '../helpers/sql-proxy';
 import { startTarget, type Target } from '../helpers/target';
 import { sleep } from '../helpers/wait';
@@ -55,14 +56,19 @@ describe('f. a controller whose store stops answering', () => {
   let target: Target;
   let sink: AlertSink;
   let cluster: Cluster;
+  let smtp: TestSmtp;
   const proxies: SqlProxy[] = [];
 
   before(async () => {
     db = await createTestDatabase('gbm_e2e_health');
     target = await startTarget();
     sink = await startAlertSink();
+    smtp = await startSmtp();
     for (let i = 0; i < 3; i++) proxies.push(await SqlProxy.start());
-    cluster = await Cluster.start({ dsn: db.goDsn, dsnFor: (i) => proxies[i].dsn(db.name), workers: 3, confirmations: 2, controllerExtra: 'storeTimeout = 1' });
+    cluster = await Cluster.start({
+      dsn: db.goDsn, dsnFor: (i) => proxies[i].dsn(db.name), workers: 3, confirmations: 2, controllerExtra: 'storeTimeout = 1',
+      viewserverExtra: ['[smtp]', 'host = 127.0.0.1', `port = ${smtp.port}`, 'admin = admin@example.org'].join('\n'),
+    });
     await waitFor('an elected controller', async () => (await cluster.status().catch(() => null))?.epoch);
   });
 
@@ -73,11 +79,11 @@ describe('f. a controller whose store stops answering', () => {
       p.releaseAll();
       await p.close();
     }
-    await Promise.all([target?.close(), sink?.close()]);
+    await Promise.all([target?.close(), sink?.close(), smtp?.close()]);
     await db?.drop();
   });
 
-  test('is replaced by a healthy node within seconds; checks keep running, nothing flips', async () => {
+  test('is replaced by a healthy node within seconds and the admin is told; checks keep running, nothing flips', async () => {
     await addChecks(db, target, sink, 3);
     await waitFor('the checks to run', () => target.hitCount('/h0') >= 3 && target.hitCount('/h2') >= 3, 30_000);
     const before = await cluster.status();
@@ -95,6 +101,12 @@ describe('f. a controller whose store stops answering', () => {
     assert.equal(failover.reason, 'unhealthy');
     assert.match(JSON.stringify(failover.problems), /store/);
     assert.ok(cluster.viewserver.events('controller_unhealthy').some((l) => l.controller === old.addr));
+    const [mail] = await waitFor('the admin mail', () => {
+      const m = smtp.received.filter((r) => r.subject === 'gobearmon: controller unhealthy, office moved');
+      return m.length ? m : null;
+    }, 20_000);
+    assert.deepEqual(mail.to, ['admin@example.org']);
+    assert.match(mail.text, new RegExp(`Controller ${old.addr} was unhealthy \\(.*store`));
 
     const hits = target.hitCount('/h1');
     await waitFor('checks to keep running under the new controller', () => target.hitCount('/h1') >= hits + 3, 30_000);
