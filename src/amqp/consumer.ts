@@ -28,12 +28,12 @@ const DEFAULT_INTERVAL_S = 60;
 const MAX_NAME = 64;
 
 /** The pings for one heartbeat (pure). */
-export function pingsFor(hb: HeartbeatPings, prefix: string, receivedAt: number): PingRequest[] {
+export function pingsFor(hb: HeartbeatPings, prefix: string, receivedAt: number, messageId = ''): PingRequest[] {
   const create = { periodS: Math.max(1, Math.round(3 * hb.intervalS)) };
   const name = (n: string) => `${prefix}${n}`.slice(0, MAX_NAME);
   const publisher: PingRequest = {
     target: { name: name(hb.publisher), create }, kind: 'success', route: 'amqp',
-    body: `heartbeat with ${hb.components.length} component(s) at ${heartbeatTime(receivedAt)}`,
+    body: `heartbeat${messageId ? ` ${messageId}` : ''} with ${hb.components.length} component(s), received ${heartbeatTime(receivedAt)}`,
   };
   return [
     publisher,
@@ -120,7 +120,8 @@ export class HeartbeatConsumer {
       }, 'malformed heartbeat dropped (acknowledged)');
       return true;
     }
-    const pings = pingsFor(hb, this.cfg.prefix, this.clock());
+    const messageId = typeof msg.properties.messageId === 'string' ? msg.properties.messageId.slice(0, 200) : '';
+    const pings = pingsFor(hb, this.cfg.prefix, this.clock(), messageId);
     for (let attempt = 0; stillWanted(); attempt++) {
       try {
         const results = await this.sink.record(pings);

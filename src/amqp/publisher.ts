@@ -32,6 +32,7 @@ export class HeartbeatPublisher {
   /** Heartbeats the broker confirmed. */
   published = 0;
   private readonly resolver = new HostResolver();
+  private readonly bootId = Date.now().toString(36);
 
   constructor(
     private readonly cfg: AmqpConfig,
@@ -86,13 +87,15 @@ export class HeartbeatPublisher {
         this.log.info({ event: 'amqp_connected', exchange: this.cfg.exchange, queue: this.cfg.queue }, 'connected to the broker');
         while (!stop.aborted && !closed) {
           const message = await this.collect();
+          // A unique id per heartbeat lets a consumer's records be matched to what was sent.
+          const messageId = `${this.name}/${this.bootId}/${this.published + 1}`;
           channel.publish(this.cfg.exchange, this.cfg.routingKey, Buffer.from(JSON.stringify(message)), {
-            persistent: true, contentType: 'application/json', timestamp: Math.floor(this.clock() / 1000),
+            persistent: true, contentType: 'application/json', timestamp: Math.floor(this.clock() / 1000), messageId,
           });
           await channel.waitForConfirms();
           this.published++;
           const notOk = [...message.hosts, ...message.rmq_consumers.services_status].filter((c) => c.status !== 'ok').map((c) => c.name);
-          this.log.info({ event: 'heartbeat_published', count: this.published, not_ok: notOk }, 'heartbeat published');
+          this.log.info({ event: 'heartbeat_published', count: this.published, messageId, not_ok: notOk }, 'heartbeat published');
           await Promise.race([abortableSleep(this.cfg.intervalMs, stop), lost]);
         }
         if (stop.aborted) {
