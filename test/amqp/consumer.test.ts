@@ -98,7 +98,11 @@ for (const engine of ENGINES) {
       const cfg = config(`hb-${engine.name}-basic`, 'tsd-');
       const node = await startNode(db.dsn, cfg, 'node-a');
       try {
-        await waitFor('the queue to be declared by the consumer', async () => (await fetch(`${MANAGEMENT_URL}/api/queues/${encodeURIComponent(vhost)}/${cfg.queue}`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } })).status === 200);
+        // The binding comes after the queue: a heartbeat published before it would be unroutable.
+        await waitFor('the binding declared by the consumer', async () => {
+          const res = await fetch(`${MANAGEMENT_URL}/api/bindings/${encodeURIComponent(vhost)}/e/${cfg.exchange}/q/${cfg.queue}`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
+          return res.status === 200 && ((await res.json()) as unknown[]).length > 0;
+        }, 30_000, 200);
         await publish(cfg, Buffer.from('this is not json'));
         await publish(cfg, Buffer.from('{"status":"heartbeat","hosts":[{"name":"x","status":"maybe"}]}'));
         await publish(cfg, heartbeat('gw1', 20, { 'sda-doa': 'ok', ingest: 'ok', 'sda-verify': 'not_ok' }));
