@@ -35,12 +35,14 @@ export function extendForGaps(params: PushParams, from: number, deadline: number
 }
 
 /**
- * The gaps in listener coverage between `since` and `now`: sessions are [from, to + slack) spans
- * during which some listener said it was accepting. Before the first session ever there is no gap
+ * The gaps in listener coverage up to `now`. A session covers [from, to]; the newest heartbeat is
+ * trusted up to now while it is at most `slackMs` old (the listener may simply not have written
+ * yet). A session that stopped beating covers only up to its last heartbeat: a listener killed
+ * right after one was not accepting afterwards. Before the first session ever there is no gap
  * (the cluster had no listener yet, not an outage).
  */
 export function coverageGaps(sessions: readonly Gap[], now: number, slackMs: number): Gap[] {
-  const spans = sessions.map((s) => ({ from: s.from, to: s.to + slackMs })).sort((a, b) => a.from - b.from);
+  const spans = sessions.map((s) => ({ from: s.from, to: now - s.to <= slackMs ? Math.max(now, s.to) : s.to })).sort((a, b) => a.from - b.from);
   const gaps: Gap[] = [];
   if (spans.length === 0) return gaps;
   let coveredTo = spans[0].to;

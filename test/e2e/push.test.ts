@@ -69,7 +69,10 @@ test('a silent sender times out and alerts; its next ping recovers it with a com
   await waitFor('the timeout alert', () => w.sink.delivered({ checkId: id, status: 'offline' }).length >= 1, 30_000);
   await pingOk('/ping/e2e-silent-tok', 1);
   await waitFor('the recovery alert', () => w.sink.delivered({ checkId: id, status: 'online' }).length >= 1, 30_000);
-  const events = (await w.db.exec('SELECT type, kind FROM check_events WHERE check_id = ? ORDER BY id', [id])) as { type: string | null; kind: string | null }[];
+  const events = await waitFor('the comeback event', async () => {
+    const rows = (await w.db.exec('SELECT type, kind FROM check_events WHERE check_id = ? ORDER BY id', [id])) as { type: string | null; kind: string | null }[];
+    return rows.length >= 3 ? rows : null;
+  }, 10_000);
   assert.deepEqual(events.slice(0, 3).map((e) => e.type ?? e.kind), ['offline', 'online', 'comeback']);
   await w.db.exec('UPDATE checks SET enabled = 0 WHERE id = ?', [id]); // paused from now on
 });

@@ -158,7 +158,10 @@ describe('our outage is not the sender\'s fault', () => {
 
   test('coverage gaps come from listener sessions; none before the first session', () => {
     const gaps = coverageGaps([{ from: t0, to: t0 + MIN }, { from: t0 + 30 * MIN, to: t0 + 40 * MIN }, { from: t0 + 35 * MIN, to: t0 + 45 * MIN }], t0 + HOUR, 2000);
-    assert.deepEqual(gaps, [{ from: t0 + MIN + 2000, to: t0 + 30 * MIN }, { from: t0 + 45 * MIN + 2000, to: t0 + HOUR }]);
+    assert.deepEqual(gaps, [{ from: t0 + MIN, to: t0 + 30 * MIN }, { from: t0 + 45 * MIN, to: t0 + HOUR }]);
+    // A heartbeat at most `slack` old covers up to now; an older one only up to itself.
+    assert.deepEqual(coverageGaps([{ from: t0, to: t0 + HOUR - 1500 }], t0 + HOUR, 2000), []);
+    assert.deepEqual(coverageGaps([{ from: t0, to: t0 + HOUR - 2500 }], t0 + HOUR, 2000), [{ from: t0 + HOUR - 2500, to: t0 + HOUR }]);
     assert.deepEqual(coverageGaps([], t0, 2000), []);
   });
 
