@@ -172,6 +172,9 @@ CREATE TABLE check_rollups (
 ) DEFAULT CHARSET=utf8mb4;
 CREATE INDEX check_rollups_minute ON check_rollups (minute);
 
+-- ops (migration 7)
+ALTER TABLE alerts ADD COLUMN remind INT NULL DEFAULT NULL;
+
 INSERT INTO controller_lease (id, epoch) VALUES (1, 0);
 INSERT INTO schema_migrations (version, description) VALUES
   (1, 'original gobearmon tables (checks, contacts, alerts, check_events, charges)'),
@@ -179,4 +182,5 @@ INSERT INTO schema_migrations (version, description) VALUES
   (3, 'alert path: utf8mb4 text, check_events.flip_key (a flip is recorded once), alert_outbox.permanent'),
   (4, 'office lease: electing view, expiry on the store clock, predecessor expiry, fence counter'),
   (5, 'push checks: pings, push_state, push_clock, push_listening, check_events.kind'),
-  (6, 'web: checks.tags and per-check per-minute rollups');
+  (6, 'web: checks.tags and per-check per-minute rollups'),
+  (7, 'ops: alerts.remind (seconds between reminders while a check stays offline)');

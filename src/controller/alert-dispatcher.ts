@@ -9,6 +9,7 @@
  */
 import type { Config } from '../config/types';
 import { isPermanentContactError, type AlertNotice, type SendResult } from '../contacts/types';
+import { isReminderKey } from '../store/reminders';
 import { FencedError, type AttemptOutcome, type FinishedAlert, type OutboxRow, type Store } from '../store/store';
 import type { Logger } from '../util/log';
 
@@ -145,6 +146,7 @@ export class AlertDispatcher {
     const notice: AlertNotice = {
       checkId: row.checkId, checkName: row.checkName, checkType: row.checkType, checkData: row.checkData,
       status: row.status, message: row.message, idempotencyKey: row.idempotencyKey,
+      event: isReminderKey(row.idempotencyKey) ? 'reminder' : 'alert', time: row.createdAt,
     };
     // The last moment to stop: a claim made just before a freeze is not sent after it.
     if (!this.mayAct(row, 'send')) return;

@@ -9,7 +9,7 @@ import type { Status } from '../checks/types';
 import { checkDeadlineMs, validateCheck } from '../checks/registry';
 import type { Config } from '../config/types';
 import { mailAdmin as mailAdminDefault } from '../contacts/admin';
-import { sendAlert } from '../contacts/registry';
+import { sendAlert, validateContact } from '../contacts/registry';
 import type {
   Assignment, ControllerStatus, ProbeRequest, ProbeResponse, ReleaseRequest, ResultsRequest, WorkRequest, WorkResponse,
 } from '../protocol/messages';
@@ -86,6 +86,8 @@ export class Controller {
   private readonly mailAdmin: (subject: string, body: string) => Promise<void>;
   /** The definition each check was last validated in: the row itself, so no copy of its data is kept. */
   private readonly validated = new Map<number, CheckRow>();
+  /** Each contact's `type\ndata` when last validated, so a bad one is logged once per definition. */
+  private readonly validatedContacts = new Map<number, string>();
   private readonly metrics = new ControllerMetrics();
   private readonly rollups: RollupWriter;
   private overload = new OverloadMonitor();
@@ -313,6 +315,8 @@ export class Controller {
       this.reloadFailures = 0;
       this.storeTrouble.restored('database');
       for (const row of rows) this.logInvalid(row);
+      await this.upkeepOutbox(epoch);
+      await this.validateContacts();
       for (const id of this.validated.keys()) if (!this.table.checks.has(id)) this.validated.delete(id);
       if (change.added || change.removed || change.changed) log.info({ event: 'reload', checks: this.table.size, ...change }, 'checks reloaded');
       this.pump();
@@ -340,6 +344,36 @@ export class Controller {
       this.opts.log.warn({ event: 'invalid_schedule', check_id: row.id, check: row.name, reasons }, `check schedule clamped: ${reasons.join('; ')}`);
     }
     return fixed;
+  }
+
+  /** Logs a contact whose data can never work once per definition (like a bad check). */
+  private async validateContacts(): Promise<void> {
+    const { store, log, config } = this.opts;
+    const contacts = await store.listContacts();
+    const seen = new Set<number>();
+    for (const c of contacts) {
+      seen.add(c.id);
+      const key = `${c.type}\n${c.data}`;
+      if (this.validatedContacts.get(c.id) === key) continue;
+      this.validatedContacts.set(c.id, key);
+      const why = validateContact(c.type, c.data, config);
+      if (why) log.warn({ event: 'invalid_contact', contact_id: c.id, contact_type: c.type, reason: why }, 'contact cannot be sent to');
+    }
+    for (const id of this.validatedContacts.keys()) if (!seen.has(id)) this.validatedContacts.delete(id);
+  }
+
+  /** Queues due reminders and cancels rows of deleted/disabled alerts; a failure waits for the next reload. */
+  private async upkeepOutbox(epoch: number): Promise<void> {
+    const { store, log } = this.opts;
+    try {
+      const { reminders, cancelled } = await store.outboxUpkeep(epoch, this.clock());
+      for (const r of reminders) log.info({ event: 'reminder_queued', check_id: r.checkId, contact_id: r.contactId, event_id: r.eventId, n: r.n }, 'check still offline: reminder queued');
+      if (cancelled) log.info({ event: 'alerts_cancelled', count: cancelled }, `${cancelled} pending alert(s) cancelled: their alert or contact was deleted or disabled`);
+      if (reminders.length) this.dispatcher.kick();
+    } catch (err) {
+      if (err instanceof FencedError) return this.stepDown(err.message);
+      log.warn({ event: 'outbox_upkeep_error', err: (err as Error).message }, 'could not queue reminders or cancel alerts');
+    }
   }
 
   /** Logs a check whose parameters are bad once per definition; its runs will say why it is offline. */

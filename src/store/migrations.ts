@@ -4,6 +4,7 @@
  */
 import type { Driver } from './driver';
 import { LEASE_COLUMNS, ORIGINAL_TABLES, OUR_COLUMNS, OUR_INDEXES, OUR_TABLES, UTF8MB4, UTF8MB4_COLLATION, UTF8MB4_COLUMNS, V3_COLUMNS, V3_UNIQUE_INDEXES } from './schema';
+import { REMIND_COLUMN } from './schema-ops';
 import { PUSH_COLUMNS, PUSH_INDEXES, PUSH_TABLES } from './schema-push';
 import { ROLLUP_INDEXES, ROLLUP_TABLE, TAGS_COLUMN } from './schema-web';
 
@@ -103,6 +104,13 @@ export const MIGRATIONS: Migration[] = [
       for (const [table, name, columns] of ROLLUP_INDEXES) {
         if (!(await db.hasIndex(table, name))) await db.run(`CREATE INDEX ${name} ON ${table} (${columns})`);
       }
+    },
+  },
+  {
+    version: 7,
+    description: 'ops: alerts.remind (seconds between reminders while a check stays offline)',
+    async up(db) {
+      if (!(await db.hasColumn('alerts', 'remind'))) await db.run(`ALTER TABLE alerts ADD COLUMN remind ${REMIND_COLUMN[db.dialect]}`);
     },
   },
 ];

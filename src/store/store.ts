@@ -9,6 +9,7 @@ import type { Driver, Executor, Row } from './driver';
 import { LATEST_VERSION, migrate, schemaVersion } from './migrations';
 import { pruneRollups, upsertRollups, type RollupRow } from './rollups';
 import { asciiText, fitText } from './text';
+import { cancelOrphanedAlerts, isReminderKey, queueReminders, type QueuedReminder } from './reminders';
 
 export interface CheckRow {
   id: number;
@@ -34,7 +35,7 @@ export interface OutboxRow {
   checkName: string;
   checkType: string;
   checkData: string;
-  state: 'pending' | 'sent' | 'dead';
+  state: 'pending' | 'sent' | 'dead' | 'cancelled';
   attempts: number;
   nextAttemptAt: number;
   createdAt: number;
@@ -442,7 +443,8 @@ export class Store {
         [row.eventId, row.createdAt],
       );
       const alive = Number(left?.n ?? 0) - Number(left?.temporary ?? 0);
-      const flipDead = alive === 0;
+      // A dead reminder is not a dead flip: the flip itself was delivered or not on its own rows.
+      const flipDead = alive === 0 && !isReminderKey(row.idempotencyKey);
       return { flipDead, undoWorthwhile: flipDead && Number(left?.temporary ?? 0) > 0 };
     });
   }
@@ -470,6 +472,16 @@ export class Store {
 
   pruneRollups(epoch: number, beforeMinute: number, limit: number): Promise<number> {
     return this.fenced(epoch, (tx) => pruneRollups(tx, this.driver.dialect, beforeMinute, limit));
+  }
+
+  async listContacts(): Promise<{ id: number; type: string; data: string }[]> {
+    const rows = await this.driver.all('SELECT id, type, data FROM contacts ORDER BY id');
+    return rows.map((r) => ({ id: Number(r.id), type: String(r.type), data: String(r.data) }));
+  }
+
+  /** Reminders due while checks stay offline, and cancellation of rows nobody should get (migration 7). */
+  outboxUpkeep(epoch: number, now: number): Promise<{ reminders: QueuedReminder[]; cancelled: number }> {
+    return this.fenced(epoch, async (tx) => ({ cancelled: await cancelOrphanedAlerts(tx), reminders: await queueReminders(tx, this.driver.dialect, now) }));
   }
 
   close(): Promise<void> {
