@@ -8,7 +8,7 @@ import { getServers } from 'node:dns';
 import { connect, isIP } from 'node:net';
 import { randomInt } from 'node:crypto';
 import * as packet from 'dns-packet';
-import { lookupBudgetMs, ParamError, resolverOf, type CheckContext, type CheckResult, type CheckType } from './types';
+import { lookupBudgetMs, ParamError, resolverOf, type CheckContext, type CheckResult, type CheckType, type ParamSpec } from './types';
 import { errorText, object, optionalString, requiredString, since, splitHostPort, type HostPort } from './params';
 
 /** The types the original accepted, by their lower-case name. */
@@ -226,4 +226,5 @@ async function run(p: DnsParams, ctx: CheckContext): Promise<CheckResult> {
   return done(true, `${answers.length} answer${answers.length === 1 ? '' : 's'}: ${answers[0]}`);
 }
 
-export const dnsCheck: CheckType<DnsParams> = { name: 'dns', parse, run, deadlineMs: () => TIMEOUT_MS };
+/** The parameters `parse` reads (flags of `gobearmon check add dns`). */
+export const dnsCheck: CheckType<DnsParams> = { name: 'dns', params: PARAMS, parse, run, deadlineMs: () => TIMEOUT_MS };

@@ -10,7 +10,7 @@ import { captureCapped } from '../util/capped';
 import { killGroup } from '../util/process-group';
 import { errorText, object, optionalString, requiredString, since, timeoutSeconds, kind } from './params';
 import { parsePluginOutput } from './plugin-output';
-import { ParamError, type CheckContext, type CheckResult, type CheckType } from './types';
+import { ParamError, type CheckContext, type CheckResult, type CheckType, type ParamSpec } from './types';
 
 interface ExecParams {
   command: string;
@@ -102,4 +102,12 @@ async function run(p: ExecParams, ctx: CheckContext): Promise<CheckResult> {
   });
 }
 
-export const execCheck: CheckType<ExecParams> = { name: 'exec', parse, run };
+/** The parameters `parse` reads (flags of `gobearmon check add exec`). */
+export const PARAMS: readonly ParamSpec[] = [
+  { key: 'command', kind: 'string', required: true, help: "program inside the worker's [exec] dir" },
+  { key: 'args', kind: 'list', help: 'arguments (repeatable)' },
+  { key: 'timeout', kind: 'number', help: 'seconds, clamped to 3..30 (default 10)' },
+  { key: 'warning', kind: 'string', help: 'status of a WARNING result: online or offline' },
+];
+
+export const execCheck: CheckType<ExecParams> = { name: 'exec', params: PARAMS, parse, run };

@@ -7,7 +7,7 @@ import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { LookupFunction } from 'node:net';
 import type { HostResolver } from '../net/resolver';
-import { lookupBudgetMs, ParamError, resolverOf, type CheckContext, type CheckResult, type CheckType } from './types';
+import { lookupBudgetMs, ParamError, resolverOf, type CheckContext, type CheckResult, type CheckType, type ParamSpec } from './types';
 import {
   errorText, object, optionalBool, optionalNumber, optionalString, optionalStringMap, requiredString, since,
   timeoutSeconds,
@@ -238,4 +238,5 @@ async function run(p: HttpParams, ctx: CheckContext): Promise<CheckResult> {
   }
 }
 
-export const httpCheck: CheckType<HttpParams> = { name: 'http', parse, run, deadlineMs: (p) => p.timeoutMs };
+/** The parameters `parse` reads (flags of `gobearmon check add http`). */
+export const httpCheck: CheckType<HttpParams> = { name: 'http', params: PARAMS, parse, run, deadlineMs: (p) => p.timeoutMs };

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { isIPv6 } from 'node:net';
-import { ParamError, resolverOf, type CheckContext, type CheckResult, type CheckType } from './types';
+import { ParamError, resolverOf, type CheckContext, type CheckResult, type CheckType, type ParamSpec } from './types';
 import { errorText, forceIp, object, optionalBool, requiredString, since } from './params';
 
 export interface IcmpParams {
@@ -100,4 +100,5 @@ async function run(p: IcmpParams, ctx: CheckContext): Promise<CheckResult> {
   return done(true, `ping: ${percent}% packet loss, ${res.rttsMs.length} replies`);
 }
 
-export const icmpCheck: CheckType<IcmpParams> = { name: 'icmp', parse, run, deadlineMs: () => LOOKUP_MS + HARD_LIMIT_MS };
+/** The parameters `parse` reads (flags of `gobearmon check add icmp`). */
+export const icmpCheck: CheckType<IcmpParams> = { name: 'icmp', params: PARAMS, parse, run, deadlineMs: () => LOOKUP_MS + HARD_LIMIT_MS };

@@ -6,7 +6,7 @@
 import { compilePatterns, judgeQueue } from '../rabbitmq/judge';
 import { fetchQueue, QueueMissing, type ManagementTarget } from '../rabbitmq/management';
 import { errorText, kind, object, optionalBool, optionalNumber, optionalString, requiredString, since, timeoutSeconds } from './params';
-import { ParamError, resolverOf, type CheckContext, type CheckResult, type CheckType } from './types';
+import { ParamError, resolverOf, type CheckContext, type CheckResult, type CheckType, type ParamSpec } from './types';
 
 interface RabbitmqParams {
   target: ManagementTarget;
@@ -82,4 +82,17 @@ async function run(p: RabbitmqParams, ctx: CheckContext): Promise<CheckResult> {
   }
 }
 
-export const rabbitmqCheck: CheckType<RabbitmqParams> = { name: 'rabbitmq', parse, run };
+/** The parameters `parse` reads (flags of `gobearmon check add rabbitmq`). */
+export const PARAMS: readonly ParamSpec[] = [
+  { key: 'url', kind: 'string', required: true, help: "management API base URL, e.g. http://127.0.0.1:15672" },
+  { key: 'queue', kind: 'string', required: true, help: 'queue name' },
+  { key: 'vhost', kind: 'string', help: 'virtual host (default /)' },
+  { key: 'username', kind: 'string', help: 'management user (default guest)' },
+  { key: 'password', kind: 'string', help: 'management password (default guest)' },
+  { key: 'timeout', kind: 'number', help: 'seconds, clamped to 3..30 (default 10)' },
+  { key: 'insecure', kind: 'bool', help: 'do not verify the TLS certificate' },
+  { key: 'consumers', kind: 'list', help: 'regular expression a consumer tag must match (repeatable)' },
+  { key: 'max_ready', kind: 'number', help: 'offline above this many ready messages' },
+];
+
+export const rabbitmqCheck: CheckType<RabbitmqParams> = { name: 'rabbitmq', params: PARAMS, parse, run };

@@ -55,6 +55,31 @@ export function checkDeadlineMs(type: string, data: string): number {
   return Math.min(HARD_LIMIT_MS, parsed.type.deadlineMs?.(parsed.params) ?? HARD_LIMIT_MS);
 }
 
+/**
+ * What is probably a mistake although the check runs: keys its type does not read (ignored, as the
+ * original did: a typo such as "expect_stauts" silently checks nothing), and an http check without
+ * `expect_status` (any answer, even a 500, counts as online). Empty for an unknown type or bad JSON.
+ */
+export function checkWarnings(type: string, data: string): string[] {
+  const checkType = Object.prototype.hasOwnProperty.call(checkTypes, type) ? checkTypes[type] : undefined;
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(data);
+  } catch {
+    return [];
+  }
+  if (!checkType || typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) return [];
+  const known = new Set(checkType.params.map((p) => p.key));
+  const warnings: string[] = [];
+  const unknown = Object.keys(decoded).filter((k) => !known.has(k));
+  if (unknown.length) warnings.push(`unknown parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} ignored; ${type} reads: ${[...known].join(', ')}`);
+  const status = (decoded as Record<string, unknown>).expect_status;
+  if (type === 'http' && (status === undefined || status === null || status === 0)) {
+    warnings.push('no "expect_status": any HTTP answer, even 404 or 500, counts as online (as in the original); set "expect_status": 200 to require success');
+  }
+  return warnings;
+}
+
 /** Runs one check now. Every failure, including a bug in a check type, is an offline result. */
 export async function runCheck(type: string, data: string, ctx: CheckContext): Promise<CheckResult> {
   const t0 = performance.now();

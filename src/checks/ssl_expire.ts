@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
-import { lookupBudgetMs, ParamError, resolverOf, type CheckContext, type CheckResult, type CheckType } from './types';
+import { lookupBudgetMs, ParamError, resolverOf, type CheckContext, type CheckResult, type CheckType, type ParamSpec } from './types';
 import { errorText, object, optionalNumber, requiredHostPort, since, type HostPort } from './params';
 
 export interface SslExpireParams extends HostPort {
@@ -87,4 +87,5 @@ async function run(p: SslExpireParams, ctx: CheckContext): Promise<CheckResult> 
   };
 }
 
-export const sslExpireCheck: CheckType<SslExpireParams> = { name: 'ssl_expire', parse, run, deadlineMs: () => HANDSHAKE_TIMEOUT_MS };
+/** The parameters `parse` reads (flags of `gobearmon check add ssl_expire`). */
+export const sslExpireCheck: CheckType<SslExpireParams> = { name: 'ssl_expire', params: PARAMS, parse, run, deadlineMs: () => HANDSHAKE_TIMEOUT_MS };

@@ -3,7 +3,7 @@
  * Beyond the original: one timeout covers connect, send and read, so a silent server cannot stall a worker.
  */
 import { connect, isIP, type Socket } from 'node:net';
-import { lookupBudgetMs, resolverOf, type CheckContext, type CheckResult, type CheckType } from './types';
+import { lookupBudgetMs, resolverOf, type CheckContext, type CheckResult, type CheckType, type ParamSpec } from './types';
 import {
   errorText, forceIp, object, optionalString, requiredHostPort, since, timeoutSeconds, type HostPort,
 } from './params';
@@ -93,4 +93,5 @@ async function run(p: TcpParams, ctx: CheckContext): Promise<CheckResult> {
   }
 }
 
-export const tcpCheck: CheckType<TcpParams> = { name: 'tcp', parse, run, deadlineMs: (p) => p.timeoutMs };
+/** The parameters `parse` reads (flags of `gobearmon check add tcp`). */
+export const tcpCheck: CheckType<TcpParams> = { name: 'tcp', params: PARAMS, parse, run, deadlineMs: (p) => p.timeoutMs };

@@ -39,8 +39,18 @@ export function lookupBudgetMs(checkTimeoutMs: number): number {
 /** Thrown by `parse` with a message a person can act on, e.g. `missing parameter "url"`. */
 export class ParamError extends Error {}
 
+/** One parameter of a check type's JSON: what `gobearmon check add` offers as `--flag` and probe/controller accept. */
+export interface ParamSpec {
+  key: string;
+  kind: 'string' | 'number' | 'bool' | 'map' | 'list';
+  required?: boolean;
+  help: string;
+}
+
 export interface CheckType<P> {
   name: string;
+  /** Every key `parse` reads (the one definition the CLI's flags and the unknown-key warnings come from). */
+  params: readonly ParamSpec[];
   /** Validates the decoded JSON of `checks.data`; throws ParamError. */
   parse(data: unknown): P;
   /** Runs the check once. May throw; the registry turns that into an offline result. */

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Status } from '../checks/types';
-import { checkDeadlineMs, validateCheck } from '../checks/registry';
+import { checkDeadlineMs, checkWarnings, validateCheck } from '../checks/registry';
 import type { Config } from '../config/types';
 import { mailAdmin as mailAdminDefault } from '../contacts/admin';
 import { sendAlert, validateContact } from '../contacts/registry';
@@ -371,7 +371,8 @@ export class Controller {
       if (cancelled) log.info({ event: 'alerts_cancelled', count: cancelled }, `${cancelled} pending alert(s) cancelled: their alert or contact was deleted or disabled`);
       if (reminders.length) this.dispatcher.kick();
     } catch (err) {
-      if (err instanceof FencedError) return this.stepDown(err.message);
+      // Deposed meanwhile: nothing was written, and the next reload's lease check steps down naming the holder.
+      if (err instanceof FencedError) return;
       log.warn({ event: 'outbox_upkeep_error', err: (err as Error).message }, 'could not queue reminders or cancel alerts');
     }
   }
@@ -383,6 +384,7 @@ export class Controller {
     if (last && last.type === row.type && last.data === row.data) return;
     const why = validateCheck(row.type, row.data);
     if (why) this.opts.log.warn({ event: 'invalid_check', check_id: row.id, reason: why }, 'check has invalid parameters');
+    else for (const warning of checkWarnings(row.type, row.data)) this.opts.log.warn({ event: 'check_warning', check_id: row.id, warning }, warning);
   }
 
   // ---- work --------------------------------------------------------------------------------------

@@ -92,11 +92,13 @@ test('http method defaults to GET, or POST when a body is set', () => {
 test('an error thrown by run() becomes an offline result with its message', async () => {
   const boom: CheckType<null> = {
     name: 'boom',
+    params: [],
     parse: () => null,
     run: () => Promise.reject(new Error('kaput')),
   };
   const bad: CheckType<null> = {
     name: 'bad',
+    params: [],
     parse: () => {
       throw new TypeError('parser bug');
     },
@@ -104,6 +106,7 @@ test('an error thrown by run() becomes an offline result with its message', asyn
   };
   const strict: CheckType<null> = {
     name: 'strict',
+    params: [],
     parse: () => {
       throw new ParamError('nope');
     },
