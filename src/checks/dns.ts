@@ -227,4 +227,11 @@ async function run(p: DnsParams, ctx: CheckContext): Promise<CheckResult> {
 }
 
 /** The parameters `parse` reads (flags of `gobearmon check add dns`). */
+export const PARAMS: readonly ParamSpec[] = [
+  { key: 'name', kind: 'string', required: true, help: 'name to look up' },
+  { key: 'type', kind: 'string', required: true, help: 'a, aaaa, ns, soa, ptr, mx, txt, srv or spf' },
+  { key: 'server', kind: 'string', help: 'resolver host or host:port' },
+  { key: 'expect', kind: 'string', help: 'text one answer must contain' },
+];
+
 export const dnsCheck: CheckType<DnsParams> = { name: 'dns', params: PARAMS, parse, run, deadlineMs: () => TIMEOUT_MS };

@@ -239,4 +239,17 @@ async function run(p: HttpParams, ctx: CheckContext): Promise<CheckResult> {
 }
 
 /** The parameters `parse` reads (flags of `gobearmon check add http`). */
+export const PARAMS: readonly ParamSpec[] = [
+  { key: 'url', kind: 'string', required: true, help: 'http or https URL' },
+  { key: 'method', kind: 'string', help: 'HTTP method (default GET, or POST with a body)' },
+  { key: 'body', kind: 'string', help: 'request body' },
+  { key: 'headers', kind: 'map', help: 'request headers, Name=value (repeatable)' },
+  { key: 'timeout', kind: 'number', help: 'seconds, clamped to 3..30 (default 10)' },
+  { key: 'insecure', kind: 'bool', help: 'do not verify the TLS certificate' },
+  { key: 'username', kind: 'string', help: 'basic auth user' },
+  { key: 'password', kind: 'string', help: 'basic auth password' },
+  { key: 'expect_status', kind: 'number', help: 'required HTTP status (0 = any status is online)' },
+  { key: 'expect_substring', kind: 'string', help: 'text the body must contain' },
+];
+
 export const httpCheck: CheckType<HttpParams> = { name: 'http', params: PARAMS, parse, run, deadlineMs: (p) => p.timeoutMs };

@@ -101,4 +101,10 @@ async function run(p: IcmpParams, ctx: CheckContext): Promise<CheckResult> {
 }
 
 /** The parameters `parse` reads (flags of `gobearmon check add icmp`). */
+export const PARAMS: readonly ParamSpec[] = [
+  { key: 'target', kind: 'string', required: true, help: 'host name or address' },
+  { key: 'packetloss', kind: 'bool', help: 'offline above 30% loss, not only at 100%' },
+  { key: 'force_ip', kind: 'number', help: '6 to ping over IPv6' },
+];
+
 export const icmpCheck: CheckType<IcmpParams> = { name: 'icmp', params: PARAMS, parse, run, deadlineMs: () => LOOKUP_MS + HARD_LIMIT_MS };

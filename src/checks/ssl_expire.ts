@@ -88,4 +88,9 @@ async function run(p: SslExpireParams, ctx: CheckContext): Promise<CheckResult> 
 }
 
 /** The parameters `parse` reads (flags of `gobearmon check add ssl_expire`). */
+export const PARAMS: readonly ParamSpec[] = [
+  { key: 'address', kind: 'string', required: true, help: 'host:port' },
+  { key: 'days', kind: 'number', help: 'offline when the certificate expires within this many days' },
+];
+
 export const sslExpireCheck: CheckType<SslExpireParams> = { name: 'ssl_expire', params: PARAMS, parse, run, deadlineMs: () => HANDSHAKE_TIMEOUT_MS };

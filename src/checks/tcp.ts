@@ -94,4 +94,12 @@ async function run(p: TcpParams, ctx: CheckContext): Promise<CheckResult> {
 }
 
 /** The parameters `parse` reads (flags of `gobearmon check add tcp`). */
+export const PARAMS: readonly ParamSpec[] = [
+  { key: 'address', kind: 'string', required: true, help: 'host:port' },
+  { key: 'timeout', kind: 'number', help: 'seconds, clamped to 3..30 (default 10)' },
+  { key: 'payload', kind: 'string', help: 'line sent after connecting' },
+  { key: 'expect', kind: 'string', help: 'text the first line received must contain' },
+  { key: 'force_ip', kind: 'number', help: '4 or 6 (0 = either)' },
+];
+
 export const tcpCheck: CheckType<TcpParams> = { name: 'tcp', params: PARAMS, parse, run, deadlineMs: (p) => p.timeoutMs };

@@ -84,8 +84,3 @@ export function wholeNumber(name: string, value: string, min: number): number {
   if (n < min) throw new Error(`--${name} must be at least ${min}, got ${n}`);
   return n;
 }
-
-/** Tags as the web role stores them: words separated by commas or spaces. */
-export function splitTags(text: string): string[] {
-  return text.split(/[\s,]+/).filter(Boolean);
-}

@@ -6,7 +6,8 @@ import { checkTypes, checkWarnings, validateCheck } from '../checks/registry';
 import { cancelOrphanedAlerts } from '../store/reminders';
 import type { Row } from '../store/driver';
 import type { Store } from '../store/store';
-import { flagName, parseCheckFlags, splitTags, wholeNumber } from './check-flags';
+import { parseTags } from '../web/model';
+import { flagName, parseCheckFlags, wholeNumber } from './check-flags';
 import { parseArgs, UsageError, type Command } from './command';
 import { formatTable } from './sql';
 import { StoreCliError, withConfigStore } from './store-cli';
@@ -76,7 +77,7 @@ async function add(args: string[]): Promise<number> {
   const unknown = checkWarnings(type, data).filter((w) => w.startsWith('unknown parameter'));
   if (unknown.length) throw new UsageError(unknown[0].replace(' ignored;', ' refused;'));
   if (data.length > 1024) throw new UsageError(`the parameters are ${data.length} characters as JSON; at most 1024 fit checks.data`);
-  const tags = common.tags !== undefined ? splitTags(common.tags).join(',') : undefined;
+  const tags = common.tags !== undefined ? parseTags(common.tags).join(',') : undefined;
   return withConfigStore(common.config, async (store) => {
     const withTags = tags !== undefined && (await hasTags(store));
     if (tags && !withTags) throw new StoreCliError('this database has no checks.tags column yet: run `gobearmon migrate` first');
@@ -106,9 +107,9 @@ async function list(args: string[]): Promise<number> {
       params.push(flags.status);
     }
     let rows = await store.driver.all(`SELECT ${LIST_COLUMNS}${tagged ? ', tags' : ''} FROM checks${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`, params);
-    if (flags.tag !== undefined) rows = rows.filter((r) => splitTags(String(r.tags ?? '')).includes(flags.tag));
+    if (flags.tag !== undefined) rows = rows.filter((r) => parseTags(String(r.tags ?? '')).includes(flags.tag.toLowerCase()));
     const out: Row[] = rows.map((r) => ({ ...r, id: Number(r.id), enabled: Number(r.enabled), check_interval: Number(r.check_interval), delay: Number(r.delay) }));
-    if (bools.has('json')) console.log(JSON.stringify(out.map((r) => ({ ...r, tags: splitTags(String(r.tags ?? '')) })), null, 2));
+    if (bools.has('json')) console.log(JSON.stringify(out.map((r) => ({ ...r, tags: parseTags(String(r.tags ?? '')) })), null, 2));
     else console.log(formatTable(Object.keys(out[0] ?? Object.fromEntries([...LIST_COLUMNS.split(', '), ...(tagged ? ['tags'] : [])].map((c) => [c, null]))), out));
     return 0;
   });
