@@ -7,7 +7,9 @@ import { startAmqpConsumer } from '../amqp/receiver';
 import { openStore } from '../store/open';
 import { CONTROLLER_SESSION } from '../store/session';
 import type { Store } from '../store/store';
+import { isRetryable } from '../store/mysql';
 import { createLogger, type Logger } from '../util/log';
+import { LogThrottle } from '../util/log-throttle';
 import { Viewserver } from '../viewserver/viewserver';
 import { WebServer } from '../web/server';
 import { Worker } from '../worker/worker';
@@ -34,10 +36,40 @@ async function requireSchema(store: Store, config: Config): Promise<void> {
   }
 }
 
+/** Errors that say "the database is not there yet" rather than "this can never work". */
+function storeNotReady(err: unknown): boolean {
+  const code = (err as { code?: string })?.code ?? '';
+  return isRetryable(err) || code === 'STORE_UNAVAILABLE' || code === 'ER_BAD_DB_ERROR' || code === 'ER_ACCESS_DENIED_ERROR';
+}
+
+/**
+ * A node started while its database is down (a reboot where MariaDB comes up later) waits for it
+ * with backoff (1 s doubling to 30 s), logging once and then on change, instead of exiting; an
+ * outdated schema still stops it at once.
+ */
+export async function waitForStore(store: Store, config: Config, log: Logger, wait = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<void> {
+  const trouble = new LogThrottle(log);
+  for (let delay = 1_000; ; delay = Math.min(30_000, delay * 2)) {
+    try {
+      await requireSchema(store, config);
+      trouble.restored('database', 'the database answers: starting');
+      return;
+    } catch (err) {
+      if (!storeNotReady(err)) throw err;
+      const message = (err as Error).message;
+      trouble.failing('database', {
+        event: 'database_unreachable', detail: (err as { code?: string }).code ?? message, restoredAs: 'database_restored', level: 'warn',
+        msg: 'cannot reach the database: waiting for it before starting', fields: { err: message, retry_in_ms: delay },
+      });
+      await wait(delay);
+    }
+  }
+}
+
 export async function startWorkerNode(config: Config, log: Logger): Promise<RunningNode> {
   const store = await openStore(config.controller.database, { session: CONTROLLER_SESSION, timeoutMs: config.controller.storeTimeoutMs });
   try {
-    await requireSchema(store, config);
+    await waitForStore(store, config, log.child({ component: 'node' }));
   } catch (err) {
     await store.close();
     throw err;

@@ -26,6 +26,7 @@ for (const engine of ENGINES) {
     let store: Store;
     let check: CheckRow;
     let epoch: number;
+    let contacts = 0;
     beforeEach(async () => {
       db = await engine.create();
       store = await openStore([db.dsn]);
@@ -40,7 +41,8 @@ for (const engine of ENGINES) {
     });
 
     async function contact(remind: number | null, type: 'both' | 'offline' | 'online' = 'both'): Promise<number> {
-      const { insertId } = await store.driver.run("INSERT INTO contacts (type, data) VALUES ('webhook', 'http://127.0.0.1:9/')");
+      // Distinct addresses: a flip notifies one address once.
+      const { insertId } = await store.driver.run('INSERT INTO contacts (type, data) VALUES (?, ?)', ['webhook', `http://127.0.0.1:9/${++contacts}`]);
       await store.driver.run('INSERT INTO alerts (check_id, contact_id, type, remind) VALUES (?, ?, ?, ?)', [check.id, insertId, type, remind]);
       return insertId;
     }
@@ -74,7 +76,7 @@ for (const engine of ENGINES) {
       assert.equal(reminder.state, 'pending');
 
       // A reminder that fails for good is not a dead flip (the flip must not be undone).
-      assert.deepEqual(await deliver(reminder.id, false), { flipDead: false });
+      assert.equal((await deliver(reminder.id, false)).flipDead, false);
       const second = await store.outboxUpkeep(epoch, T0 + 120_000);
       assert.equal(second.reminders[0].n, 2);
 
