@@ -38,11 +38,17 @@ function uptimes(flips: FlipRow[], status: CheckSummary['status'], now: number):
 export async function describe(data: WebData, checks: CheckSummary[], now: number): Promise<CheckLine[]> {
   const ids = checks.map((c) => c.id);
   const nowMinute = Math.floor(now / MINUTE_MS);
-  const [minutes, last, flips] = await Promise.all([
+  const pushIds = checks.filter((c) => c.type === 'push').map((c) => c.id);
+  const [minutes, last, flips, push] = await Promise.all([
     data.minutes(ids, nowMinute - SPARK_MINUTES + 1),
     data.lastResults(ids, nowMinute - 1440),
     data.flips(ids, now - WINDOWS['30d']),
+    data.pushState(pushIds),
   ]);
+  // A push check's last result is its last ping (it has no runs of its own).
+  for (const [id, r] of push) {
+    if (r.last_ping_at !== null && r.last_ping_at !== undefined && !last.has(id)) last.set(id, { at: Number(r.last_ping_at), ms: 0, ok: r.last_kind !== 'fail' });
+  }
   return checks.map((c) => {
     const byMinute = new Map((minutes.get(c.id) ?? []).map((m) => [m.minute, m.meanMs]));
     const spark = Array.from({ length: SPARK_MINUTES }, (_, i) => byMinute.get(nowMinute - SPARK_MINUTES + 1 + i) ?? null);

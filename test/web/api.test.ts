@@ -63,6 +63,7 @@ for (const engine of ENGINES) {
       assert.deepEqual([paged.checks.length, paged.page, paged.pages], [1, 3, 3]);
       const apiEu = body.checks.find((c) => c.name === 'api-eu')!;
       assert.deepEqual(apiEu.last, { at: NOW - 30_000, ms: 90, ok: false });
+      assert.deepEqual(body.checks.find((c) => c.name === 'nightly-backup')!.last, { at: NOW - 10_000, ms: 0, ok: true }, "a push check's last ping");
       const dbUs = body.checks.find((c) => c.name === 'db-us')!;
       assert.ok(dbUs.uptime['24h'] > 0.99 && dbUs.uptime['24h'] < 1, `flipped down a minute ago: up the rest of the day (${dbUs.uptime['24h']})`);
       assert.equal(dbUs.uptime['30d'] > dbUs.uptime['24h'], true);
