@@ -276,11 +276,20 @@ export class Controller {
       await this.reload();
       this.dispatcher.start(epoch);
       this.rollups.start(epoch);
-      void this.push.start(epoch);
+      this.startPush(epoch);
     } catch (err) {
       const reason = (err as Error).message;
       this.electionLog.failing('office', { event: 'election_failed', detail: reason, msg: 'could not take office', fields: { view, err: reason } });
     }
+  }
+
+  /** Push judging starts from the store: a store that fails then is retried, never an unhandled rejection (it would end the process). */
+  private startPush(epoch: number): void {
+    this.push.start(epoch).catch((err: Error) => {
+      if (this.epoch !== epoch) return;
+      this.opts.log.error({ event: 'push_start_error', epoch, err: err.message }, 'could not start judging push checks; trying again');
+      setTimeout(() => this.epoch === epoch && this.startPush(epoch), this.opts.config.controller.reloadIntervalMs).unref();
+    });
   }
 
   stepDown(reason: string): void {

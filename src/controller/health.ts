@@ -7,6 +7,9 @@
 
 export type StoreUse = 'read' | 'write';
 
+/** Store reads that must fail in a row before the node says it is unhealthy. */
+export const READ_FAILURES_UNHEALTHY = 2;
+
 export interface HealthReport {
   healthy: boolean;
   /** Why not, in words an operator can act on; empty when healthy. */
@@ -22,6 +25,8 @@ interface Outcome {
 export class NodeHealth {
   private readonly last: Record<StoreUse, Outcome | null> = { read: null, write: null };
   private lastReadOk: number;
+  /** Reads failed in a row: one slow ping on a loaded host is not an outage, two are. */
+  private readFailures = 0;
   private partition: string | null = null;
 
   /** `staleMs`: a node whose store has not answered a read for this long is unhealthy. */
@@ -31,11 +36,15 @@ export class NodeHealth {
 
   succeeded(use: StoreUse, now: number): void {
     this.last[use] = { ok: true, at: now, error: '' };
-    if (use === 'read') this.lastReadOk = now;
+    if (use === 'read') {
+      this.lastReadOk = now;
+      this.readFailures = 0;
+    }
   }
 
   failed(use: StoreUse, error: string, now: number): void {
     this.last[use] = { ok: false, at: now, error };
+    if (use === 'read') this.readFailures++;
   }
 
   /** Set while in office and missing workers the viewserver sees (null: not partitioned). */
@@ -51,7 +60,7 @@ export class NodeHealth {
   report(now: number): HealthReport {
     const problems: string[] = [];
     const { read, write } = this.last;
-    if (read && !read.ok) problems.push(`store read failing: ${read.error}`);
+    if (read && !read.ok && this.readFailures >= READ_FAILURES_UNHEALTHY) problems.push(`store read failing: ${read.error}`);
     else if (now - this.lastReadOk > this.staleMs) problems.push(`store has not answered a read for ${Math.round((now - this.lastReadOk) / 1000)} s`);
     if (write && !write.ok) problems.push(`store write failing: ${write.error}`);
     if (this.partition) problems.push(this.partition);

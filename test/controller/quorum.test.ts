@@ -66,6 +66,8 @@ test('health: a failed or silent store read, a failed write, a partition each ma
   const h = new NodeHealth(5_000, t0);
   assert.deepEqual(h.report(t0 + 1), { healthy: true, problems: [] });
   h.failed('read', 'store ping: connect ETIMEDOUT', t0 + 100);
+  assert.equal(h.report(t0 + 150).healthy, true, 'one slow read on a loaded host is not an outage');
+  h.failed('read', 'store ping: connect ETIMEDOUT', t0 + 200);
   assert.deepEqual(h.report(t0 + 200), { healthy: false, problems: ['store read failing: store ping: connect ETIMEDOUT'] });
   h.succeeded('read', t0 + 300);
   assert.equal(h.report(t0 + 400).healthy, true);
