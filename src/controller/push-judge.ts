@@ -89,7 +89,7 @@ export class PushJudge {
     this.outages = [];
     this.lostSince = null;
     this.seq = 0;
-    this.eventCursor = await this.opts.push.lastEventId();
+    this.eventCursor = -1; // read in the first round, where a store error is caught and retried
     await this.tick();
   }
 
@@ -300,6 +300,10 @@ export class PushJudge {
 
   /** Mails the admin each lifecycle event (new, deregistered, comeback) recorded since the last look. */
   private async mailLifecycle(): Promise<void> {
+    if (this.eventCursor < 0) {
+      this.eventCursor = await this.opts.push.lastEventId();
+      return;
+    }
     const events = await this.opts.push.lifecycleSince(this.eventCursor);
     for (const e of events) {
       this.eventCursor = e.id;
