@@ -13,7 +13,7 @@ import { sendAlert, validateContact } from '../contacts/registry';
 import type {
   Assignment, ControllerStatus, ProbeRequest, ProbeResponse, ReleaseRequest, ResultsRequest, WorkRequest, WorkResponse,
 } from '../protocol/messages';
-import { schemas } from '../protocol/messages';
+import { DUPLICATE_WORKER_NAME, schemas } from '../protocol/messages';
 import { createNodeServer, listen } from '../protocol/server';
 import { FencedError, StaleViewError, type CheckRow, type OutboxRow, type RecordedFlip, type Store } from '../store/store';
 import { isRetryable } from '../store/mysql';
@@ -114,6 +114,8 @@ export class Controller {
   private partitioned: string | null = null;
   /** Failures to take office: logged on change, then once a minute with a count (a probe comes every 0.5 s). */
   private readonly electionLog: LogThrottle;
+  /** Refusals of a second worker process under a live worker's name, logged on change. */
+  private readonly workerTrouble: LogThrottle;
 
   constructor(private readonly opts: ControllerOptions) {
     const { config, log, store } = opts;
@@ -144,6 +146,7 @@ export class Controller {
     this.app = createNodeServer(config.default.password, log, { clock: opts.authClock, self: config.controller.addr });
     this.routes();
     this.electionLog = new LogThrottle(log, this.clock);
+    this.workerTrouble = new LogThrottle(log, this.clock);
     this.health = new NodeHealth(config.controller.storeTimeoutMs + 2 * HEALTH_PING_MS, this.clock());
     this.pingTimer = setTimeout(() => void this.ping(), 0);
   }
@@ -210,8 +213,15 @@ export class Controller {
       const refusal = this.refuse((req.body as { view: number }).view);
       if (refusal) return reply.code(409).send({ error: refusal });
     };
-    this.app.post<{ Body: WorkRequest }>('/work', { schema: { body: schemas.work }, preHandler: inOffice }, async (req, reply) =>
-      this.work(req.body, (cb) => reply.raw.on('close', cb)));
+    this.app.post<{ Body: WorkRequest }>('/work', { schema: { body: schemas.work }, preHandler: inOffice }, async (req, reply) => {
+      const { worker, instance } = req.body;
+      if (!this.workers.claim(worker, instance, this.clock())) {
+        const msg = `${DUPLICATE_WORKER_NAME}: another live worker process is named "${worker}"; give each worker node its own [worker] name`;
+        this.workerTrouble.failing(worker, { event: DUPLICATE_WORKER_NAME, detail: worker, msg, fields: { worker } });
+        return reply.code(409).send({ error: msg });
+      }
+      return this.work(req.body, (cb) => reply.raw.on('close', cb));
+    });
     this.app.post<{ Body: ResultsRequest }>('/results', { schema: { body: schemas.results }, preHandler: inOffice }, async (req) => ({
       accepted: this.results(req.body),
     }));

@@ -48,12 +48,17 @@ export interface Assignment {
   due: number;
 }
 
+/** The refusal (409) a second worker process under an already live worker's name gets, and its log event. */
+export const DUPLICATE_WORKER_NAME = 'duplicate_worker_name';
+
 /** Worker → controller: long-poll for up to `slots` checks. */
 export interface WorkRequest {
   worker: string;
   view: number;
   slots: number;
   waitMs: number;
+  /** A random id per worker process: two processes configured with one name are told apart. */
+  instance?: string;
 }
 export interface WorkResponse {
   epoch: number;
@@ -114,7 +119,10 @@ export const schemas = {
   view: { type: 'object', required: ['after'], properties: { after: int, waitMs: { type: 'integer', minimum: 0, maximum: 60_000 } } },
   work: {
     type: 'object', required: ['worker', 'view', 'slots'],
-    properties: { worker: str, view: int, slots: { type: 'integer', minimum: 0, maximum: 100_000 }, waitMs: { type: 'integer', minimum: 0, maximum: 60_000 } },
+    properties: {
+      worker: str, view: int, slots: { type: 'integer', minimum: 0, maximum: 100_000 }, waitMs: { type: 'integer', minimum: 0, maximum: 60_000 },
+      instance: { type: 'string', maxLength: 64 },
+    },
   },
   results: {
     type: 'object', required: ['worker', 'view', 'results'],

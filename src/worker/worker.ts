@@ -8,9 +8,10 @@ import type { CheckContext, CheckResult } from '../checks/types';
 import type { Config } from '../config/types';
 import { mailAdmin as mailAdminDefault } from '../contacts/admin';
 import { AdminMailer } from '../contacts/admin-mailer';
+import { randomUUID } from 'node:crypto';
 import { HostResolver } from '../net/resolver';
 import { PeerClient, PeerError, dialAddr } from '../protocol/client';
-import type { Assignment, ReportedResult, ViewResponse, WorkResponse } from '../protocol/messages';
+import { DUPLICATE_WORKER_NAME, type Assignment, type ReportedResult, type ViewResponse, type WorkResponse } from '../protocol/messages';
 import { MAX_BODY_BYTES } from '../protocol/server';
 import { SkewReporter } from '../protocol/skew';
 import type { Logger } from '../util/log';
@@ -76,6 +77,8 @@ export class Worker {
   completed = 0;
   /** Peer errors repeat every poll: logged on change, then once a minute, then `*_restored`. */
   private readonly peerTrouble: LogThrottle;
+  /** Tells this process apart from another worker wrongly configured with the same name. */
+  private readonly instance = randomUUID();
 
   constructor(
     private readonly config: Config,
@@ -172,7 +175,7 @@ export class Worker {
       const heartbeat = slots === 0;
       try {
         // One signal per poll, aborted by a view change and by close(): nothing long-lived is combined per poll.
-        const res = await this.client.call<WorkResponse>(controller, '/work', { worker: this.name, view: this.view, slots, waitMs: heartbeat ? 0 : WORK_WAIT_MS }, {
+        const res = await this.client.call<WorkResponse>(controller, '/work', { worker: this.name, instance: this.instance, view: this.view, slots, waitMs: heartbeat ? 0 : WORK_WAIT_MS }, {
           timeoutMs: WORK_WAIT_MS + NETWORK_SLACK_MS,
           signal: this.pollAbort.signal,
         });
@@ -254,6 +257,10 @@ export class Worker {
     // Clock skew is not a wrong password: say which clocks differ and by how much.
     if (skewMs !== undefined) return this.skew.report(`the ${peer} (${peer === 'viewserver' ? this.config.worker.viewAddr : (this.controller ?? '?')})`, skewMs);
     // 409: a newly named controller not yet in office, or a deposed one; the view sorts it out.
+    const refusal = (err as PeerError).body as { error?: unknown } | undefined;
+    if (status === 409 && typeof refusal?.error === 'string' && refusal.error.startsWith(DUPLICATE_WORKER_NAME)) {
+      return void this.peerTrouble.failing(peer, { event: DUPLICATE_WORKER_NAME, detail: this.name, level: 'error', msg: refusal.error, fields });
+    }
     if (status === 409) return void this.log.debug({ ...fields, event: `${peer}_not_ready` }, `the ${peer} is not serving this view yet`);
     // The message's detail (ports, timings) may vary between polls: the identity is the kind of failure.
     const detail = status !== undefined ? `HTTP ${status}` : ((err as { code?: string }).code ?? (err as Error).name);
