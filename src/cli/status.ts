@@ -79,7 +79,8 @@ export async function clusterStatus(config: Config): Promise<ClusterStatus> {
 
 /** Why a candidate is not usable, in words (the viewserver's own view of it). */
 export function candidateWhy(c: ViewserverStatus['controllers'][number]): string {
-  if (!c.live) return c.failures > 0 ? `not answering (${c.failures} failed probe${c.failures === 1 ? '' : 's'})` : 'not answering';
+  const probes = `${c.failures} failed probe${c.failures === 1 ? '' : 's'}`;
+  if (!c.live) return c.failures > 0 ? `${c.lastError ?? 'not answering'} (${probes})` : 'not answering';
   if (!c.healthy) return `unhealthy: ${c.problems.join('; ') || 'no reason given'}`;
   return '';
 }

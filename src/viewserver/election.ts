@@ -16,6 +16,8 @@ export interface ProbeOutcome {
   problems?: string[];
   /** The name of the node's worker component, so the viewserver can tell the controller which workers are live. */
   worker?: string;
+  /** Why a failed probe failed, in words: refused our password, a clock skew, not answering. */
+  error?: string;
 }
 
 export interface Candidate {
@@ -32,13 +34,15 @@ export interface Candidate {
   unhealthyRuns: number;
   problems: string[];
   worker: string | null;
+  /** Why the last probe failed (null after a success): what an operator reads as "why is it down". */
+  lastError: string | null;
 }
 
 export type ElectionEvent =
   | { kind: 'elected'; addr: string; view: number }
   | { kind: 'failover'; from: string; to: string; view: number; reason: 'down' | 'unhealthy'; problems: string[] }
   | { kind: 'no_replacement'; from: string | null; view: number }
-  | { kind: 'down'; addr: string }
+  | { kind: 'down'; addr: string; reason: string }
   | { kind: 'up'; addr: string }
   | { kind: 'unhealthy'; addr: string; active: boolean; problems: string[] }
   | { kind: 'healthy'; addr: string };
@@ -51,7 +55,7 @@ export class Election {
 
   constructor(addrs: string[], private readonly failuresToDown: number, now = Date.now()) {
     this.candidates = addrs.map((addr) => ({
-      addr, successes: 0, failures: 0, live: false, inOffice: false, epoch: 0, healthy: true, unhealthyRuns: 0, problems: [], worker: null,
+      addr, successes: 0, failures: 0, live: false, inOffice: false, epoch: 0, healthy: true, unhealthyRuns: 0, problems: [], worker: null, lastError: null,
     }));
     this.view = now; // views are times, so they keep growing across viewserver restarts
   }
@@ -67,6 +71,7 @@ export class Election {
         c.successes++;
         c.failures = 0;
         c.live = true;
+        c.lastError = null;
         c.inOffice = o.inOffice ?? false;
         c.epoch = o.epoch ?? 0;
         c.worker = o.worker ?? c.worker;
@@ -78,10 +83,11 @@ export class Election {
       } else {
         c.successes = 0;
         c.failures++;
+        c.lastError = o.error ?? 'not answering';
         if (c.live && c.failures >= this.failuresToDown) {
           c.live = false;
           c.inOffice = false;
-          events.push({ kind: 'down', addr: c.addr });
+          events.push({ kind: 'down', addr: c.addr, reason: c.lastError });
         }
       }
     }

@@ -11,6 +11,7 @@ import { SkewReporter } from '../protocol/skew';
 import { schemas, type ProbeResponse, type ViewRequest, type ViewResponse } from '../protocol/messages';
 import { createNodeServer, listen } from '../protocol/server';
 import type { Logger } from '../util/log';
+import { LogThrottle } from '../util/log-throttle';
 import { RateLimiter } from '../util/rate-limit';
 import { Election, type ElectionEvent, type ProbeOutcome } from './election';
 
@@ -19,7 +20,7 @@ export interface ViewserverStatus {
   controller: string | null;
   controllers: {
     addr: string; live: boolean; successes: number; failures: number; inOffice: boolean; epoch: number;
-    healthy: boolean; unhealthyRuns: number; problems: string[]; worker: string | null;
+    healthy: boolean; unhealthyRuns: number; problems: string[]; worker: string | null; lastError: string | null;
   }[];
 }
 
@@ -34,6 +35,7 @@ export class Viewserver {
   private readonly stopMailer: () => void;
   private readonly skew: SkewReporter;
   private readonly mails = new RateLimiter(MAIL_INTERVAL_MS);
+  private readonly probeTrouble: LogThrottle;
   private watchers = new Set<() => void>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -56,6 +58,7 @@ export class Viewserver {
     this.stopMailer = () => mailer.stop();
     this.mailAdmin = (s, b) => mailer.send(s, b);
     this.skew = new SkewReporter(`the viewserver (${vs.addr})`, log, this.mailAdmin, clock);
+    this.probeTrouble = new LogThrottle(log, clock);
     this.app = createNodeServer(config.default.password, log, { clock, self: vs.addr });
     this.app.post<{ Body: ViewRequest }>('/view', { schema: { body: schemas.view } }, (req) => this.waitForView(req.body.after, req.body.waitMs ?? 0));
     this.app.get('/status', async (): Promise<ViewserverStatus> => ({
@@ -110,11 +113,14 @@ export class Viewserver {
     try {
       const body = { view: this.election.view, active: addr === this.election.active, elected: this.election.active !== null, live: this.election.liveWorkers() };
       const res = await this.client.call<ProbeResponse>(addr, '/probe', body, { timeoutMs: this.config.viewserver.probeTimeoutMs });
+      this.probeTrouble.restored(addr, `controller ${addr} answers probes again`, { controller: addr });
       return { addr, ok: res?.ok === true, inOffice: res.inOffice, epoch: res.epoch, healthy: res.healthy, problems: res.problems, worker: res.worker };
     } catch (err) {
       if (err instanceof PeerError && err.skewMs !== undefined) this.skew.report(addr, err.skewMs);
-      this.log.debug({ event: 'probe_failed', controller: addr, err: (err as Error).message }, 'probe failed');
-      return { addr, ok: false };
+      const reason = probeFailure(err);
+      // Why a candidate cannot serve, once per change (then once a minute): a wrong password and a dead node need different fixes.
+      this.probeTrouble.failing(addr, { event: 'probe_failed', detail: reason.replace(/\(.*\)$/, ''), level: 'warn', msg: `controller ${addr}: ${reason}`, fields: { controller: addr, reason } });
+      return { addr, ok: false, error: reason };
     }
   }
 
@@ -135,7 +141,7 @@ export class Viewserver {
         this.mail('no_replacement', 'gobearmon: controller failed without replacement', `controller ${e.from} failed without replacement`);
         break;
       case 'down':
-        this.log.warn({ event: 'controller_down', controller: e.addr }, `controller ${e.addr} is down`);
+        this.log.warn({ event: 'controller_down', controller: e.addr, reason: e.reason }, `controller ${e.addr} is down: ${e.reason}`);
         break;
       case 'up':
         this.log.info({ event: 'controller_up', controller: e.addr }, `controller ${e.addr} is up`);
@@ -170,4 +176,13 @@ export class Viewserver {
     await this.app.close();
     await this.client.close();
   }
+}
+
+/** A failed probe in an operator's words: the three causes call for three different fixes. */
+export function probeFailure(err: unknown): string {
+  if (err instanceof PeerError && err.skewMs !== undefined) return `clock skew of ${Math.round(err.skewMs / 1000)} s`;
+  if (err instanceof PeerError && err.statusCode === 401) return 'refused our password';
+  if (err instanceof PeerError && err.statusCode !== undefined) return `answered HTTP ${err.statusCode}`;
+  const code = (err as { code?: string; cause?: { code?: string } }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+  return `not answering (${code ?? (err as Error).message})`;
 }

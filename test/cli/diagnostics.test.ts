@@ -24,9 +24,10 @@ function config(dir: string, dsn: string, controllerPort: number, viewPort: numb
 
 test('durations read as people say them; candidate reasons in words', () => {
   assert.deepEqual([850, 12_340, 245_000, 7_380_000, 273_600_000, null].map(duration), ['850ms', '12.3s', '4m05s', '2h03m', '3d04h', '-']);
-  const base = { addr: 'a:1', live: true, successes: 3, failures: 0, inOffice: false, epoch: 0, healthy: true, unhealthyRuns: 0, problems: [], worker: null };
+  const base = { addr: 'a:1', live: true, successes: 3, failures: 0, inOffice: false, epoch: 0, healthy: true, unhealthyRuns: 0, problems: [], worker: null, lastError: null };
   assert.equal(candidateWhy(base), '');
   assert.equal(candidateWhy({ ...base, live: false, failures: 2 }), 'not answering (2 failed probes)');
+  assert.equal(candidateWhy({ ...base, live: false, failures: 3, lastError: 'refused our password' }), 'refused our password (3 failed probes)');
   assert.equal(candidateWhy({ ...base, healthy: false, problems: ['store: timeout after 2 s'] }), 'unhealthy: store: timeout after 2 s');
 });
 

@@ -67,7 +67,7 @@ test('the active one fails probeFailures probes in a row → failover to the lon
   const ev = e.round(probes([A, B, C], [B, C]), (t += 1000));
   assert.equal(e.active, C);
   assert.ok(e.view > view);
-  assert.deepEqual(ev, [{ kind: 'down', addr: A }, { kind: 'failover', from: A, to: C, view: e.view, reason: 'down', problems: [] }]);
+  assert.deepEqual(ev, [{ kind: 'down', addr: A, reason: 'not answering' }, { kind: 'failover', from: A, to: C, view: e.view, reason: 'down', problems: [] }]);
 });
 
 test('a candidate that reports inOffice is preferred (a restarted viewserver keeps the cluster controller)', () => {
@@ -101,7 +101,7 @@ test('no live candidate → no_replacement once, active null; a later answer ele
   const ev = e.round(probes([A, B], []), (t += 1000));
   assert.equal(e.active, null);
   assert.ok(e.view > v1, 'losing the controller is a change too');
-  assert.deepEqual(ev, [{ kind: 'down', addr: A }, { kind: 'no_replacement', from: A, view: e.view }]);
+  assert.deepEqual(ev, [{ kind: 'down', addr: A, reason: 'not answering' }, { kind: 'no_replacement', from: A, view: e.view }]);
 
   const v2 = e.view;
   for (let i = 0; i < 5; i++) {
