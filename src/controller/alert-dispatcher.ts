@@ -35,7 +35,7 @@ const POLL_MS = 1_000;
 /** Rows read per pass. */
 const PAGE = 100;
 /** Sends at once to one contact, and in all. */
-export const PER_CONTACT_PARALLEL = 2;
+export const PER_CONTACT_PARALLEL = 4;
 export const PARALLEL = 32;
 /** Retrying the record of an outcome: first wait, doubling up to the cap, while in office. */
 const RECORD_RETRY_FIRST_MS = 200;

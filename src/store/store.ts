@@ -139,7 +139,7 @@ const clip = fitText;
  */
 export function isStoreUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string; fatal?: boolean };
-  if (['STORE_UNAVAILABLE', 'COMMIT_UNKNOWN', 'SQLITE_BUSY', 'SQLITE_LOCKED'].includes(e?.code ?? '') || e?.fatal === true) return true;
+  if (['STORE_UNAVAILABLE', 'STORE_TIMEOUT', 'COMMIT_UNKNOWN', 'SQLITE_BUSY', 'SQLITE_LOCKED'].includes(e?.code ?? '') || e?.fatal === true) return true;
   return /unavailable|timeout|timed out|took longer than|ECONN|EPIPE|connection|lost|closed state/i.test(e?.message ?? '');
 }
 

@@ -58,6 +58,8 @@ interface Link extends ProxyConnection {
   holdNext: boolean;
   /** The COMMIT went through: swallow the server's answer and cut. */
   swallowReply: boolean;
+  /** Statements since the connection's last COMMIT or ROLLBACK. */
+  sinceCommit: string[];
 }
 
 export class SqlProxy {
@@ -66,7 +68,7 @@ export class SqlProxy {
   private readonly links: Link[] = [];
   private nextId = 1;
   private holdRules: { pattern: RegExp; resolve: (c: ProxyConnection) => void }[] = [];
-  private commitTrap: ((c: ProxyConnection) => void) | null = null;
+  private commitTrap: { within?: RegExp; resolve: (c: ProxyConnection) => void } | null = null;
 
   private constructor(private readonly server: Server, readonly port: number, readonly target: { host: string; port: number }) {}
 
@@ -128,9 +130,12 @@ export class SqlProxy {
     return new Promise((resolve) => this.holdRules.push({ pattern, resolve }));
   }
 
-  /** Resolves with the connection whose COMMIT reached the server and whose OK was then swallowed. */
-  dropCommitAck(): Promise<ProxyConnection> {
-    return new Promise((resolve) => (this.commitTrap = resolve));
+  /**
+   * Resolves with the connection whose COMMIT reached the server and whose OK was then swallowed.
+   * With `within`, only the COMMIT of a transaction that ran a statement matching it is trapped.
+   */
+  dropCommitAck(within?: RegExp): Promise<ProxyConnection> {
+    return new Promise((resolve) => (this.commitTrap = { within, resolve }));
   }
 
   async close(): Promise<void> {
@@ -141,7 +146,7 @@ export class SqlProxy {
   private accept(client: Socket): void {
     const link: Link = {
       id: this.nextId++, statements: [], held: false, closed: false, client, server: null, queued: [],
-      prepared: new Map(), preparing: null, holdNext: false, swallowReply: false,
+      prepared: new Map(), preparing: null, holdNext: false, swallowReply: false, sinceCommit: [],
     };
     this.links.push(link);
     client.on('error', () => undefined);
@@ -186,12 +191,15 @@ export class SqlProxy {
         link.holdNext = true;
         rule.resolve(link);
       }
-      if (this.commitTrap && command === COM_QUERY && /^\s*COMMIT\b/i.test(text)) {
-        const trap = this.commitTrap;
+      const ending = command === COM_QUERY && /^\s*(COMMIT|ROLLBACK)\b/i.test(text);
+      const trap = this.commitTrap;
+      if (trap && ending && /^\s*COMMIT\b/i.test(text) && (!trap.within || link.sinceCommit.some((t) => trap.within!.test(t)))) {
         this.commitTrap = null;
         link.swallowReply = true;
-        trap(link);
+        trap.resolve(link);
       }
+      if (ending) link.sinceCommit = [];
+      else link.sinceCommit.push(text);
     }
     this.forward(link, 'server', packet);
   }
