@@ -438,8 +438,10 @@ export class Store {
       await tx.run("UPDATE alert_outbox SET state = 'dead', last_error = ?, permanent = ? WHERE id = ? AND state = 'pending'", [
         error, outcome.permanent ? 1 : 0, row.id,
       ]);
+      // A locking read sees the flip's other rows as committed by concurrent attempts (a plain read
+      // would see this transaction's snapshot, and two last rows dying together would both miss it).
       const [left] = await tx.all(
-        "SELECT COUNT(*) AS n, SUM(CASE WHEN state = 'dead' AND permanent = 0 THEN 1 ELSE 0 END) AS temporary FROM alert_outbox WHERE event_id = ? AND created_at = ? AND (state <> 'dead' OR permanent = 0)",
+        "SELECT COUNT(*) AS n, SUM(CASE WHEN state = 'dead' AND permanent = 0 THEN 1 ELSE 0 END) AS temporary FROM alert_outbox WHERE event_id = ? AND created_at = ? AND (state <> 'dead' OR permanent = 0) FOR UPDATE",
         [row.eventId, row.createdAt],
       );
       const alive = Number(left?.n ?? 0) - Number(left?.temporary ?? 0);
