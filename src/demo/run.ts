@@ -11,7 +11,7 @@ import { PeerClient } from '../protocol/client';
 import type { ControllerStatus } from '../protocol/messages';
 import type { ViewserverStatus } from '../viewserver/viewserver';
 import { clock, formatAlert, formatRecord, formatStatus, Painter, parseLogLine, type Names } from './console';
-import { prepareDatabase, webhookUrl, writeConfigs, type DemoLayout } from './seed';
+import { prepareDatabase, PUSH_GRACE_S, PUSH_PERIOD_S, PUSH_TOKENS, webhookUrl, writeConfigs, type DemoLayout } from './seed';
 import { DNS_NAME, freePorts, HOST, startTargets, type Targets } from './targets';
 
 export interface DemoOptions {
@@ -22,6 +22,8 @@ export interface DemoOptions {
   intervalSeconds: number;
   /** Seconds between results summaries; 0 for none. */
   resultsSeconds: number;
+  /** Seconds after which the second push check's sender stops pinging. */
+  pushStopSeconds?: number;
   /** Where console lines go (stdout by default). */
   write?: (text: string) => void;
 }
@@ -38,6 +40,19 @@ interface Child {
   alive: boolean;
   /** Called once the node says it listens (the viewserver's `viewserver_started`). */
   started?: () => void;
+}
+
+/** Seconds after which the `heartbeat-stops` sender stops, so its timeout alert shows. */
+const PUSH_STOP_SECONDS = 40;
+
+/** One GET to a ping URL; failures are ignored (the node may be down: the next ping goes elsewhere). */
+async function sendPing(url: string): Promise<void> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+    await res.arrayBuffer();
+  } catch {
+    // the check's status will tell
+  }
 }
 
 /** The program's entry point, for starting the nodes (dist/cmd/gobearmon.js next to this file's dist/src). */
@@ -74,7 +89,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   let layout: DemoLayout;
   let seeded: Awaited<ReturnType<typeof prepareDatabase>>;
   try {
-    layout = writeConfigs(dir, await freePorts(4 + 3), targets.dnsPort);
+    layout = writeConfigs(dir, await freePorts(4 + 3 + 3), targets.dnsPort);
     seeded = await prepareDatabase(layout, targets, opts.intervalSeconds);
   } catch (err) {
     await targets.close();
@@ -88,6 +103,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     check: (id) => checkNames.get(Number(id)) ?? `#${String(id)}`,
   };
 
+  const pushStopSeconds = opts.pushStopSeconds ?? PUSH_STOP_SECONDS;
+  const pingUrls = layout.workers.filter((w) => w.pushPort !== null).map((w) => `http://${HOST}:${w.pushPort}`);
   const dbState = seeded.created.length ? `new: ${seeded.created.join(', ')}` : `reused; demo checks re-pointed at this run's ports`;
   write(
     [
@@ -97,6 +114,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       `           tcp echo ${HOST}:${targets.tcpPort} · dns ${HOST}:${targets.dnsPort} (A ${DNS_NAME}) · tls ${HOST}:${targets.tlsPort} (certificate expires ${targets.certNotAfter.toISOString().slice(0, 10)})`,
       `  alerts   webhook contact ${webhookUrl(targets)}, printed here as ALERT lines`,
       `  checks   every ${opts.intervalSeconds} s, 2 workers must agree, twice in a row, before a check flips`,
+      `  push     heartbeat is pinged every ${PUSH_PERIOD_S / 2} s by the demo; heartbeat-stops too, for ${pushStopSeconds} s, then goes silent (down after ${PUSH_PERIOD_S} s + ${PUSH_GRACE_S} s grace)`,
+      `           ping one by hand: ${p.paint('cyan', `curl -fsS ${pingUrls[0]}/ping/${PUSH_TOKENS.onTime}`)}`,
       `  web      dashboard ${layout.workers.filter((w) => w.webPort !== null).map((w) => `http://${HOST}:${w.webPort}/`).join(' · ')}  (any node; login ${layout.web.user} / ${layout.web.password})`,
       `           public status page http://${HOST}:${layout.workers[0].webPort}/status · metrics http://${HOST}:${layout.workers[0].webPort}/metrics`,
       '',
@@ -205,6 +224,19 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   };
   const pollTimer = opts.resultsSeconds > 0 ? setInterval(() => void poll(), opts.resultsSeconds * 1000) : null;
 
+  // The push senders: each ping goes to the next node's listener, as a job with several receivers would.
+  let pingTurn = 0;
+  const startedAt = Date.now();
+  const pingTimer = setInterval(() => {
+    if (stopping) return;
+    const base = pingUrls[pingTurn++ % pingUrls.length];
+    void sendPing(`${base}/ping/${PUSH_TOKENS.onTime}`);
+    if (Date.now() - startedAt < pushStopSeconds * 1000) void sendPing(`${base}/ping/${PUSH_TOKENS.stops}`);
+  }, (PUSH_PERIOD_S / 2) * 1000);
+  const stopNote = setTimeout(() => {
+    if (!stopping) out(p.paint('dim', `[push] the heartbeat-stops sender stops pinging now: its timeout alert follows in about ${PUSH_PERIOD_S + PUSH_GRACE_S} s`));
+  }, pushStopSeconds * 1000);
+
   let finish: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => (finish = resolve));
 
@@ -212,6 +244,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (stopping) return stopping;
     stopping = (async () => {
       if (pollTimer) clearInterval(pollTimer);
+      clearInterval(pingTimer);
+      clearTimeout(stopNote);
       out(`stopping (${reason}): asking every node to shut down (a second Ctrl-C kills them)`);
       const alive = children.filter((c) => c.alive);
       for (const c of alive) c.proc.kill('SIGTERM');

@@ -17,7 +17,7 @@ export interface DemoLayout {
   dbPath: string;
   password: string;
   viewserver: { port: number; config: string };
-  workers: { name: string; port: number; config: string; webPort: number | null }[];
+  workers: { name: string; port: number; config: string; webPort: number | null; pushPort: number | null }[];
   /** The dashboard's login (every worker node serves the web when web ports were given). */
   web: { user: string; password: string };
 }
@@ -30,7 +30,10 @@ export interface SeedReport {
   updated: string[];
 }
 
-/** Writes the four configs; `ports` are the viewserver's, then one per worker, then (optional) one web port per worker. */
+/**
+ * Writes the four configs; `ports` are the viewserver's, then one per worker, then (optional) one
+ * web port per worker, then (optional) one push (ping listener) port per worker.
+ */
 export function writeConfigs(dir: string, ports: number[], dnsPort: number): DemoLayout {
   mkdirSync(dir, { recursive: true });
   const dbPath = join(dir, 'gobearmon.db');
@@ -38,13 +41,14 @@ export function writeConfigs(dir: string, ports: number[], dnsPort: number): Dem
   const header = (what: string) => `; ${what}, written by \`gobearmon demo\` at each start (its ports change every run).\n\n[default]\npassword = ${password}\n`;
   const [viewPort, ...rest] = ports;
   const workerPorts = rest.slice(0, WORKERS.length);
-  const webPorts = rest.slice(WORKERS.length);
+  const webPorts = rest.slice(WORKERS.length, 2 * WORKERS.length);
+  const pushPorts = rest.slice(2 * WORKERS.length);
   const layout: DemoLayout = {
     dir,
     dbPath,
     password,
     viewserver: { port: viewPort, config: join(dir, 'viewserver.cfg') },
-    workers: WORKERS.map((name, i) => ({ name, port: workerPorts[i], config: join(dir, `worker${i + 1}.cfg`), webPort: webPorts[i] ?? null })),
+    workers: WORKERS.map((name, i) => ({ name, port: workerPorts[i], config: join(dir, `worker${i + 1}.cfg`), webPort: webPorts[i] ?? null, pushPort: pushPorts[i] ?? null })),
     web: { user: 'admin', password: randomBytes(6).toString('hex') },
   };
   writeFileSync(
@@ -76,6 +80,10 @@ addr = ${HOST}:${w.webPort}
 user = ${layout.web.user}
 password = ${layout.web.password}
 public = on
+`}${w.pushPort === null ? '' : `
+[push]
+; the ping API of push checks: curl http://${HOST}:${w.pushPort}/ping/<token>
+addr = ${HOST}:${w.pushPort}
 `}`,
     );
   }
@@ -87,7 +95,14 @@ export interface DemoCheck {
   type: string;
   data: string;
   tags: string;
+  /** Its own check_interval (push checks' period), else the demo's. */
+  interval?: number;
 }
+
+/** The demo's push checks: pinged by senders inside the demo process (see run.ts). */
+export const PUSH_PERIOD_S = 6;
+export const PUSH_GRACE_S = 3;
+export const PUSH_TOKENS = { onTime: 'demo-heartbeat-on-time', stops: 'demo-heartbeat-stops' };
 
 export function demoChecks(t: Targets): DemoCheck[] {
   const check = (name: string, type: string, tags: string, params: Record<string, unknown>) => ({ name, type, tags, data: JSON.stringify(params) });
@@ -99,6 +114,9 @@ export function demoChecks(t: Targets): DemoCheck[] {
     check('dns-record', 'dns', 'demo net', { name: DNS_NAME, type: 'a', expect: DNS_ANSWER }),
     // The certificate expires in a few days, so this one goes offline: what the check is for.
     check('tls-expiry', 'ssl_expire', 'demo tls', { address: `${HOST}:${t.tlsPort}`, days: 7 }),
+    // Nothing probes these: the demo pings them, and one sender stops so its timeout alert shows.
+    { ...check('heartbeat', 'push', 'demo push', { token: PUSH_TOKENS.onTime, grace: PUSH_GRACE_S }), interval: PUSH_PERIOD_S },
+    { ...check('heartbeat-stops', 'push', 'demo push', { token: PUSH_TOKENS.stops, grace: PUSH_GRACE_S }), interval: PUSH_PERIOD_S },
   ];
 }
 
@@ -133,10 +151,10 @@ export async function prepareDatabase(layout: DemoLayout, targets: Targets, inte
       let checkId: number;
       if (row) {
         checkId = Number(row.id);
-        await db.run('UPDATE checks SET data = ?, check_interval = ?, tags = ? WHERE id = ?', [c.data, intervalSeconds, c.tags, checkId]);
+        await db.run('UPDATE checks SET data = ?, check_interval = ?, tags = ? WHERE id = ?', [c.data, c.interval ?? intervalSeconds, c.tags, checkId]);
         report.updated.push(c.name);
       } else {
-        checkId = (await db.run('INSERT INTO checks (name, type, data, check_interval, tags) VALUES (?, ?, ?, ?, ?)', [c.name, c.type, c.data, intervalSeconds, c.tags])).insertId;
+        checkId = (await db.run('INSERT INTO checks (name, type, data, check_interval, tags) VALUES (?, ?, ?, ?, ?)', [c.name, c.type, c.data, c.interval ?? intervalSeconds, c.tags])).insertId;
         report.created.push(`check ${checkId} ${c.name}`);
       }
       const [link] = await db.all('SELECT id FROM alerts WHERE check_id = ? AND contact_id = ?', [checkId, contactId]);

@@ -106,6 +106,11 @@ describe('gobearmon demo', { timeout: 240_000 }, () => {
     // The TLS target's certificate, made at run time, is seen by the ssl_expire check as expiring soon.
     await demo.waitFor(/ALERT webhook received: check tls-expiry is offline: certificate \(demo\.gobearmon\.test\) expires in [45] days/, 'the TLS expiry alert');
 
+    // The curl line the console prints for pinging a push check by hand works when pasted.
+    const [, pingUrl] = await demo.waitFor(/curl -fsS (http:\/\/127\.0\.0\.1:\d+\/ping\/[\w-]+)/, 'the curl line of a push check');
+    const res = await fetch(pingUrl);
+    assert.equal(res.status, 200, await res.text());
+
     const pids = demo.pids();
     assert.deepEqual([...pids.keys()].sort(), ['viewserver', 'w1', 'w2', 'w3'], demo.output());
     const victim = pids.get(first)!;
@@ -115,6 +120,9 @@ describe('gobearmon demo', { timeout: 240_000 }, () => {
     assert.notEqual(next, first);
     await demo.waitFor(new RegExp(`\\[${next}\\] took office as controller`), 'the new controller taking office');
     assert.match(demo.output(), new RegExp(`\\[${first}\\] process ${victim} killed by SIGKILL`));
+    // The sender that stops (after 40 s) makes its push check time out, alerted through the webhook.
+    await demo.waitFor(/ALERT webhook received: check heartbeat-stops is offline/, 'the stopped push sender timing out', 120_000);
+    assert.doesNotMatch(demo.output(), /check heartbeat is offline/, 'the on-time sender never alerts');
 
     demo.proc.kill('SIGINT');
     const { code, signal } = await demo.exited;
@@ -129,7 +137,7 @@ describe('gobearmon demo', { timeout: 240_000 }, () => {
     started.push(demo);
     await demo.waitFor(/reused; demo checks re-pointed/, 'the reused database');
     await demo.waitFor(/took office as controller/, 'a controller taking office');
-    await demo.waitFor(/controller loaded 5 check\(s\)/, 'the five demo checks, not ten');
+    await demo.waitFor(/controller loaded 5 check\(s\)/, 'the five pulled demo checks (push checks are not loaded as pulled), not ten');
     demo.proc.kill('SIGINT');
     const { code } = await demo.exited;
     assert.equal(code, 0, demo.output());
