@@ -148,6 +148,8 @@ export function buildConfig(raw: Raw, file: string): Config {
       alertRetryBaseMs: read('controller', 'alertretrybase', 1_000, (v) => parseSecondsMs(v, 0.01, 3600)),
       alertRetryMaxMs: read('controller', 'alertretrymax', 300_000, (v) => parseSecondsMs(v, 0.01, 86400)),
       storeTimeoutMs: read('controller', 'storetimeout', 5_000, (v) => parseSecondsMs(v, 0.1, 600)),
+      leaseMs: read('controller', 'lease', 2_000, (v) => parseSecondsMs(v, 0.3, 600)),
+      maxProbeAgeMs: read('controller', 'maxprobeage', 3_000, (v) => parseSecondsMs(v, 0.1, 600)),
     },
     worker: {
       viewAddr: read('worker', 'viewaddr', '', (v) => parseAddr(v, true)),

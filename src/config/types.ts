@@ -24,6 +24,10 @@ export interface Config {
     alertRetryMaxMs: number;
     /** Deadline of every store query and transaction of a worker node (ms); past it the node reports itself unhealthy. */
     storeTimeoutMs: number;
+    /** Office lease (ms), renewed on the store's clock every third of it; sends stop when it lapses. */
+    leaseMs: number;
+    /** A probe received longer than this after it was sent (beyond the usual delay) is not obeyed (ms). */
+    maxProbeAgeMs: number;
   };
   worker: {
     viewAddr: string;

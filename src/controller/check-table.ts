@@ -30,17 +30,28 @@ export interface Flip {
   message: string;
 }
 
+/**
+ * Lock tokens carry their term: token = term × TERM_SPAN + n. A result holding a lock of an earlier
+ * term (a controller that since lost and retook office, or a predecessor) can never match a new lock.
+ */
+export const TERM_SPAN = 2 ** 32;
+
 export type ReportOutcome = { accepted: false; reason: string } | { accepted: true; flip: Flip | null };
 
 export class CheckTable {
   readonly checks = new Map<number, CheckState>();
   private readonly heap = new KeyedHeap<CheckState>();
-  private nextToken = 1;
+  private nextToken: number;
   /** Per worker: locks it holds and the latest expiry among them, so a busy worker counts as live. */
   private readonly held = new Map<string, { count: number; until: number }>();
 
-  /** `lockMs`: how long a check stays locked to its worker, the same for all or per check (from its own deadline). */
-  constructor(private readonly lockMs: number | ((row: CheckRow) => number)) {}
+  /**
+   * `lockMs`: how long a check stays locked to its worker, the same for all or per check (from its own deadline).
+   * `term`: the office epoch this table serves (0 outside office), the high part of its lock tokens.
+   */
+  constructor(private readonly lockMs: number | ((row: CheckRow) => number), readonly term = 0) {
+    this.nextToken = term * TERM_SPAN + 1;
+  }
 
   get size(): number {
     return this.checks.size;
@@ -151,6 +162,8 @@ export class CheckTable {
   report(worker: string, id: number, token: number, result: { status: ResultStatus; message: string; durationMs: number }, now: number, quorum: number | null): ReportOutcome {
     const c = this.checks.get(id);
     if (!c) return { accepted: false, reason: 'unknown check (deleted or disabled?)' };
+    const term = Math.floor(token / TERM_SPAN);
+    if (term !== this.term) return { accepted: false, reason: `lock of term ${term}, not of this term ${this.term}` };
     if (!c.lock || c.lock.worker !== worker || c.lock.token !== token) return { accepted: false, reason: 'worker does not hold the lock' };
     // An expired lock is not held, whether or not an assign() has cleared it yet (SPEC §5).
     if (now >= c.lock.until) return { accepted: false, reason: 'lock expired' };

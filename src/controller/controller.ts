@@ -14,6 +14,7 @@ import type {
   Assignment, ControllerStatus, ProbeRequest, ProbeResponse, ReleaseRequest, ResultsRequest, WorkRequest, WorkResponse,
 } from '../protocol/messages';
 import { DUPLICATE_WORKER_NAME, schemas } from '../protocol/messages';
+import { AUTH_HEADER, signedAt } from '../protocol/auth';
 import { createNodeServer, listen } from '../protocol/server';
 import { FencedError, StaleViewError, type CheckRow, type OutboxRow, type RecordedFlip, type Store } from '../store/store';
 import { isRetryable } from '../store/mysql';
@@ -22,6 +23,7 @@ import { LogThrottle } from '../util/log-throttle';
 import { AdminMailer } from '../contacts/admin-mailer';
 import { AlertDispatcher, type SendFn } from './alert-dispatcher';
 import { CheckTable, type CheckState, type Flip } from './check-table';
+import { LeaseClock, ProbeLateness, initialOffice, step, type Office, type OfficeAction, type OfficeEvent, type OfficeState } from './office';
 import { NodeHealth, type StoreUse } from './health';
 import { FlipRecorder, type PendingFlip } from './flip-recorder';
 import { sanitizeSchedule } from './schedule';
@@ -45,6 +47,8 @@ export interface ControllerOptions {
   clock?: () => number;
   /** The clock node-to-node signatures are checked against (default the system's; tests shift `clock` alone). */
   authClock?: () => number;
+  /** Monotonic milliseconds for the office lease (never the wall clock): performance.now by default. */
+  monotonic?: () => number;
 }
 
 interface Waiter {
@@ -92,9 +96,14 @@ export class Controller {
   private readonly rollups: RollupWriter;
   private overload = new OverloadMonitor();
   private readonly overloadMails = new RateLimiter(OVERLOAD_MAIL_EVERY_MS);
-  private epoch = 0;
-  private view = 0;
-  private taking: Promise<void> | null = null;
+  /** Office as an explicit state (see office.ts); `epoch`, `inOffice` and `view` are read from it. */
+  private office: Office = initialOffice();
+  private readonly monotonic: () => number;
+  private readonly lease: LeaseClock;
+  private readonly lateness = new ProbeLateness();
+  /** When the take that led to the current term was sent (monotonic): the lease runs from there. */
+  private takeSentAt = 0;
+  private renewTimer: NodeJS.Timeout | null = null;
   private waiters: Waiter[] = [];
   private pumpTimer: NodeJS.Timeout | null = null;
   private reloadTimer: NodeJS.Timeout | null = null;
@@ -102,7 +111,6 @@ export class Controller {
   private readonly storeTrouble: LogThrottle;
   private degraded = false;
   private readonly push: PushJudge;
-  private closed = false;
   private readonly health: NodeHealth;
   private pingTimer: NodeJS.Timeout | null = null;
   private readonly mails = new RateLimiter(DEGRADED_MAIL_INTERVAL_MS);
@@ -120,6 +128,8 @@ export class Controller {
   constructor(private readonly opts: ControllerOptions) {
     const { config, log, store } = opts;
     this.clock = opts.clock ?? Date.now;
+    this.monotonic = opts.monotonic ?? (() => performance.now());
+    this.lease = new LeaseClock(config.controller.leaseMs);
     this.storeTrouble = new LogThrottle(log, this.clock);
     this.adminMailer = new AdminMailer(opts.mailAdmin ?? ((s, b) => mailAdminDefault(config, s, b)), log, opts.adminMailRetryMs);
     // Failures are logged and retried by the mailer; it never rejects.
@@ -129,19 +139,20 @@ export class Controller {
     this.dispatcher = new AlertDispatcher(store, config, opts.send ?? sendAlert, log, {
       onFlipDead: (row, undo) => void this.flipDead(row, undo),
       onPermanentFailure: (row, error) => this.permanentFailure(row, error),
-      onFenced: (err) => this.stepDown(err.message),
+      onFenced: (err) => this.deposed(err.message),
+      mayAct: () => this.mayAct(),
     }, this.clock);
     this.rollups = new RollupWriter(store, log, this.clock, { retentionDays: config.web.retentionDays });
     this.flips = new FlipRecorder((epoch, flip) => this.storeCall('write', 'recording a flip', () => store.recordFlip(epoch, flip)), log, {
       epoch: () => this.epoch,
       recorded: (p, result, lateMs) => this.flipRecorded(p, result, lateMs),
       failed: (p, err) => this.flipFailed(p, err),
-      fenced: (err) => this.stepDown(err.message),
+      fenced: (err) => this.deposed(err.message),
       storeBack: (info) => this.storeBack(info),
     }, this.clock);
     this.push = new PushJudge({
       store, push: new PushStore(store), log, clock: this.clock, mailAdmin: this.mailAdmin, reloadIntervalMs: config.controller.reloadIntervalMs,
-      kick: () => this.dispatcher.kick(), onFenced: (err) => this.stepDown(err.message),
+      kick: () => this.dispatcher.kick(), onFenced: (err) => this.deposed(err.message),
     });
     this.app = createNodeServer(config.default.password, log, { clock: opts.authClock, self: config.controller.addr });
     this.routes();
@@ -190,7 +201,30 @@ export class Controller {
   private readonly lockByRow = new WeakMap<CheckRow, number>();
 
   get inOffice(): boolean {
-    return this.epoch > 0;
+    return this.office.state.kind === 'in_office';
+  }
+
+  /** The state of office: idle, taking, in_office, stepping_down or closed. */
+  get officeState(): OfficeState['kind'] {
+    return this.office.state.kind;
+  }
+
+  private get epoch(): number {
+    return this.office.state.kind === 'in_office' ? this.office.state.epoch : 0;
+  }
+
+  /** The newest view this controller has heard of: a worker of an older one is told so. */
+  private get view(): number {
+    return this.office.newestView;
+  }
+
+  private get closed(): boolean {
+    return this.office.state.kind === 'closed';
+  }
+
+  /** In office with a lease still valid by this process's own monotonic clock (with a margin). */
+  mayAct(): boolean {
+    return this.inOffice && this.lease.valid(this.monotonic());
   }
 
   get currentEpoch(): number {
@@ -203,7 +237,9 @@ export class Controller {
 
   private routes(): void {
     this.app.post<{ Body: ProbeRequest }>('/probe', { schema: { body: schemas.probe } }, async (req): Promise<ProbeResponse> => {
-      this.onProbe(req.body);
+      const header = req.headers[AUTH_HEADER];
+      const sentAt = signedAt(typeof header === 'string' ? header : undefined);
+      this.onProbe(req.body, sentAt === null ? 0 : this.lateness.lateness(this.clock(), sentAt));
       if (this.inOffice) this.judge(this.clock()); // a partition shows in this very answer
       const { healthy, problems } = this.health.report(this.clock());
       return { ok: true, epoch: this.epoch, inOffice: this.inOffice, healthy, problems, worker: this.opts.config.worker.name };
@@ -248,19 +284,43 @@ export class Controller {
 
   // ---- office ----------------------------------------------------------------------------------
 
-  private onProbe({ view, active, elected, live }: ProbeRequest): void {
+  private onProbe({ view, active, elected, live }: ProbeRequest, ageMs: number): void {
     if (live) this.viewserverSees(live);
-    if (!active) {
-      if (this.inOffice && elected) this.stepDown(`the viewserver names another controller in view ${view}`);
-      // Not named: a failed takeOffice of an earlier naming says nothing about the next one.
-      if (!this.inOffice && !this.taking) this.health.clearWrites();
-      return;
-    }
-    this.view = Math.max(this.view, view);
-    if (!this.inOffice && !this.taking && !this.closed) {
-      this.taking = this.takeOffice(view).finally(() => {
-        this.taking = null;
-      });
+    // Not named: a failed takeOffice of an earlier naming says nothing about the next one.
+    if (!active && this.office.state.kind === 'idle') this.health.clearWrites();
+    this.apply({ type: 'probe', view, active, elected, ageMs });
+  }
+
+  /** Feeds the office state machine and does what it answers: the only place office changes. */
+  private apply(event: OfficeEvent): void {
+    const from = this.office.state.kind;
+    const { office, actions } = step(this.office, event, this.opts.config.controller.maxProbeAgeMs);
+    this.office = office;
+    if (office.state.kind !== from) this.opts.log.debug({ event: 'office_state', from, to: office.state.kind, cause: event.type }, 'office state changed');
+    for (const action of actions) this.perform(action);
+  }
+
+  private perform(action: OfficeAction): void {
+    const { log } = this.opts;
+    switch (action.do) {
+      case 'take':
+        void this.takeOffice(action.view);
+        break;
+      case 'load':
+        this.beginTerm(action.epoch);
+        break;
+      case 'start':
+        this.dispatcher.start(action.epoch);
+        this.rollups.start(action.epoch);
+        this.startPush(action.epoch);
+        break;
+      case 'stop':
+        this.stopAll(action.epoch, action.reason);
+        break;
+      case 'ignore':
+        log.debug({ event: 'office_ignored', reason: action.reason }, 'ignored');
+        if (/^probe /.test(action.reason)) log.warn({ event: 'probe_refused', reason: action.reason, view: this.view }, 'stale probe not obeyed');
+        break;
     }
   }
 
@@ -274,22 +334,17 @@ export class Controller {
 
   private async takeOffice(view: number): Promise<void> {
     const { store, log, config } = this.opts;
+    const sentAt = this.monotonic();
     try {
-      const epoch = await this.storeCall('write', 'taking office', () => store.takeOffice(config.worker.name || config.controller.addr, this.clock()));
-      this.table = new CheckTable(this.lockMs); // a predecessor's state is not ours
-      this.metrics.reset(this.clock());
-      this.overload = new OverloadMonitor();
-      this.epoch = epoch;
-      this.officeSince = this.clock();
-      this.electionLog.restored('office', 'took office after failing to');
-      log.info({ event: 'election', epoch, view }, 'took office as the active controller');
-      await this.reload();
-      this.dispatcher.start(epoch);
-      this.rollups.start(epoch);
-      this.startPush(epoch);
+      const epoch = await this.storeCall('write', 'taking office', () => store.takeOffice(config.worker.name || config.controller.addr, this.clock(), view, config.controller.leaseMs));
+      this.takeSentAt = sentAt;
+      this.apply({ type: 'taken', epoch, view });
     } catch (err) {
       const reason = (err as Error).message;
-      this.electionLog.failing('office', { event: 'election_failed', detail: reason, msg: 'could not take office', fields: { view, err: reason } });
+      const leaseView = err instanceof StaleViewError ? err.leaseView : undefined;
+      if (leaseView !== undefined) log.warn({ event: 'election_refused', view, lease_view: leaseView }, 'not taking office for an older view than the lease records');
+      else this.electionLog.failing('office', { event: 'election_failed', detail: reason, msg: 'could not take office', fields: { view, err: reason } });
+      this.apply({ type: 'take_failed', reason, leaseView });
     }
   }
 
@@ -302,20 +357,69 @@ export class Controller {
     });
   }
 
+  /** A new term: fresh state (a predecessor's is not ours), the lease clock started, the first reload. */
+  private beginTerm(epoch: number): void {
+    const { log } = this.opts;
+    this.table = new CheckTable(this.lockMs, epoch);
+    this.metrics.reset(this.clock());
+    this.overload = new OverloadMonitor();
+    this.officeSince = this.clock();
+    this.lease.reset();
+    this.lease.renewed(this.takeSentAt);
+    this.electionLog.restored('office', 'took office after failing to');
+    log.info({ event: 'election', epoch, view: this.view }, 'took office as the active controller');
+    this.scheduleRenewal(epoch);
+    void this.reload().then(() => this.apply({ type: 'loaded', epoch }));
+  }
+
+  private scheduleRenewal(epoch: number): void {
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.renewTimer = setTimeout(() => void this.renew(epoch), this.opts.config.controller.leaseMs / 3);
+  }
+
+  /** Renews the lease on the store's clock; its validity here runs from when the renewal was sent. */
+  private async renew(epoch: number): Promise<void> {
+    const { store, config, log } = this.opts;
+    if (this.epoch !== epoch) return;
+    const sentAt = this.monotonic();
+    try {
+      await this.storeCall('write', 'renewing the lease', () => store.renewLease(epoch, config.controller.leaseMs, this.view));
+      if (this.epoch === epoch) this.lease.renewed(sentAt);
+    } catch (err) {
+      if (err instanceof FencedError) return this.deposed(err.message, epoch);
+      log.warn({ event: 'lease_renew_error', epoch, err: (err as Error).message, valid: this.mayAct() }, 'could not renew the office lease');
+    } finally {
+      if (this.epoch === epoch) this.scheduleRenewal(epoch);
+    }
+  }
+
+  /** The store refused our epoch (or a reload found another): leave office. */
+  private deposed(reason: string, epoch = this.epoch, leaseView?: number): void {
+    this.apply({ type: 'deposed', epoch, reason, leaseView });
+  }
+
+  /** Leaves office now (the viewserver or an operator says so). */
   stepDown(reason: string): void {
-    if (!this.inOffice) return;
-    this.opts.log.warn({ event: 'step_down', epoch: this.epoch, reason }, 'stepped down as controller');
-    this.epoch = 0;
+    if (this.inOffice) this.deposed(reason);
+  }
+
+  /**
+   * The one exit path out of office: stops the dispatcher, rollups, push judge, pump, reload and
+   * lease timers, drops unrecorded flips and answers waiting workers.
+   */
+  private stopAll(epoch: number, reason: string): void {
+    this.opts.log.warn({ event: 'step_down', epoch, reason }, 'stepped down as controller');
     this.setPartitioned(null);
     this.dispatcher.stop();
     this.rollups.stop();
     const dropped = this.flips.clear();
     if (dropped) this.opts.log.warn({ event: 'flips_dropped', flips: dropped }, 'flips not yet recorded are left to the next controller to decide again');
     this.push.stop();
-    if (this.reloadTimer) clearTimeout(this.reloadTimer);
-    if (this.pumpTimer) clearTimeout(this.pumpTimer);
-    this.reloadTimer = this.pumpTimer = null;
+    this.lease.reset();
+    for (const t of [this.reloadTimer, this.pumpTimer, this.renewTimer]) if (t) clearTimeout(t);
+    this.reloadTimer = this.pumpTimer = this.renewTimer = null;
     for (const w of this.waiters.splice(0)) w.done([]);
+    this.apply({ type: 'stopped' });
   }
 
   private async reload(): Promise<void> {
@@ -323,9 +427,9 @@ export class Controller {
     const epoch = this.epoch;
     if (!epoch) return;
     try {
-      const [stored, lease] = await this.storeCall('read', 'reload', () => Promise.all([store.loadChecks(), store.lease()]));
+      const [stored, lease] = await this.storeCall('read', 'reload', () => Promise.all([store.loadChecks(), store.leaseState()]));
       if (this.epoch !== epoch) return;
-      if (lease.epoch !== epoch) return this.stepDown(`deposed: the lease is at epoch ${lease.epoch} (held by ${lease.holder})`);
+      if (lease.epoch !== epoch) return this.deposed(`deposed: the lease is at epoch ${lease.epoch} (held by ${lease.holder})`, epoch, lease.view);
       // Flips still waiting to be recorded are newer than the stored statuses: reload after them.
       if (this.flips.pending) return;
       // Push checks are judged by PushJudge from their pings; nothing runs them.
@@ -617,7 +721,7 @@ export class Controller {
       // Contacts that refused for good would refuse again: undoing only helps temporary failures.
       if (undoWorthwhile) undone = await this.storeCall('write', 'undoing a flip', () => this.opts.store.revertFlip(this.epoch, row.checkId, row.eventId, previous));
     } catch (err) {
-      if (err instanceof FencedError) this.stepDown(err.message);
+      if (err instanceof FencedError) this.deposed(err.message);
       else this.opts.log.error({ event: 'flip_undo_error', ...ids, err: (err as Error).message }, 'could not undo a flip whose alerts all failed');
       return;
     }
@@ -655,14 +759,18 @@ export class Controller {
     };
   }
 
+  /**
+   * Leaves office through the one exit path and stops serving. Never waits for a take or a reload in
+   * flight (a hung store must not keep the process alive): their answers find the office closed.
+   */
   async close(): Promise<void> {
-    this.closed = true;
     if (this.pingTimer) clearTimeout(this.pingTimer);
     this.pingTimer = null;
-    await this.taking;
     const epoch = this.epoch;
-    await this.rollups.flush(); // a successor starts with an empty buffer: write ours while still in office
-    this.stepDown('shutting down');
+    // A successor starts with an empty buffer: write ours while still in office, but not for long.
+    if (epoch) await Promise.race([this.rollups.flush().catch(() => undefined), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    this.apply({ type: 'close' });
+    if (this.pingTimer) clearTimeout(this.pingTimer);
     if (epoch) await this.dispatcher.idle(5_000);
     this.adminMailer.stop();
     await this.app.close();

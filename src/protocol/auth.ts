@@ -76,3 +76,9 @@ export function verify(password: string, req: Signed, header: string | undefined
   if ('refused' in h) return h.refused.reason;
   return checkMac(password, req, h.ok)?.reason ?? null;
 }
+
+/** The sender's signed time (epoch ms) in an authentication header, or null when there is none. */
+export function signedAt(header: string | undefined): number | null {
+  const m = header ? /^(\d{1,16})\./.exec(header) : null;
+  return m ? Number(m[1]) : null;
+}

@@ -46,6 +46,8 @@ describe('sample config files', () => {
       alertRetryBaseMs: 1_000,
       alertRetryMaxMs: 300_000,
       storeTimeoutMs: 5_000,
+      leaseMs: 2_000,
+      maxProbeAgeMs: 3_000,
     });
     // `name` is commented out in the sample (it must differ per node), so the default applies.
     assert.deepEqual(c.worker, { viewAddr: 'viewserver:8888', numThreads: 16, name: `${hostname()}:8888` });
@@ -126,7 +128,7 @@ describe('syntax', () => {
       { ...w.controller, addr: undefined, database: undefined },
       {
         addr: undefined, database: undefined, confirmations: 2, reloadIntervalMs: 10_000, lockTimeoutMs: 120_000, workerTimeoutMs: 15_000,
-        alertMaxAttempts: 20, alertRetryBaseMs: 1_000, alertRetryMaxMs: 300_000, storeTimeoutMs: 5_000,
+        alertMaxAttempts: 20, alertRetryBaseMs: 1_000, alertRetryMaxMs: 300_000, storeTimeoutMs: 5_000, leaseMs: 2_000, maxProbeAgeMs: 3_000,
       },
     );
     assert.deepEqual(w.worker, { viewAddr: 'vs:8888', numThreads: 16, name: `${hostname()}:8888` });
