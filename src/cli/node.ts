@@ -91,7 +91,8 @@ export async function startWorkerNode(config: Config, log: Logger): Promise<Runn
       await web?.close();
       await worker.close();
       await controller.close();
-      await store.close();
+      // A store connection held by a partition must not keep a stopping node alive.
+      await Promise.race([store.close(), new Promise((r) => setTimeout(r, 3_000).unref())]);
     },
   };
 }
@@ -113,7 +114,12 @@ export async function runNode(file: string): Promise<number> {
     console.error(`gobearmon: ${(err as Error).message}`);
     return 1;
   }
-  return new Promise((resolve) => {
+  return new Promise((settle) => {
+    // Stopped is stopped: a socket held by a partitioned store must not keep the process alive.
+    const resolve = (code: number) => {
+      settle(code);
+      setTimeout(() => process.exit(code), 2_000).unref();
+    };
     const stop = (signal: string) => {
       log.info({ event: 'shutdown', signal }, 'shutting down');
       const force = setTimeout(() => resolve(1), 10_000);

@@ -20,11 +20,12 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function startWorld(options: Omit<ClusterOptions, 'dsn'>): Promise<World> {
+/** `dsnOf`: the DSN the nodes use (default the database's own; e.g. through a test/helpers/sql-proxy). */
+export async function startWorld(options: Omit<ClusterOptions, 'dsn'>, dsnOf: (db: TestDatabase) => string = (d) => d.goDsn): Promise<World> {
   const db = await createTestDatabase('gbm_e2e');
   const target = await startTarget();
   const sink = await startAlertSink();
-  const cluster = await Cluster.start({ dsn: db.goDsn, ...options });
+  const cluster = await Cluster.start({ dsn: dsnOf(db), ...options });
   await waitFor('an elected controller', async () => (await cluster.status().catch(() => null))?.epoch);
   return {
     db, cluster, target, sink,

@@ -5,7 +5,8 @@
  *   or partitioned client whose server-side transaction stays open;
  * - `holdAfter(/FOR UPDATE/)`: hold the connection that ran (queried or executed, not just prepared)
  *   a matching statement as soon as it sends its next one (its reply got through first);
- * - `drop(conn)` / `dropAll()`: reset connections (the server sees them vanish);
+ * - `drop(conn)` / `dropAll()`: reset connections (the server sees them vanish); a held connection whose
+ *   client dies (kill -9) stays open towards the server, as across a partition;
  * - `blackhole = true`: accept new connections and never forward nor answer them;
  * - `dropCommitAck()`: forward the next COMMIT to the server, swallow its OK and cut that connection:
  *   the COMMIT landed but the client cannot know.
@@ -152,7 +153,9 @@ export class SqlProxy {
     client.on('error', () => undefined);
     client.on('close', () => {
       link.closed = true;
-      link.server?.destroy();
+      // A held link is a partition: the server does not hear that its client died, its session
+      // (and any transaction and row lock) lives on until the server's own timeouts end it.
+      if (!link.held) link.server?.destroy();
     });
     if (this.blackhole) return; // never forwarded, never answered; the client's own timeout decides
     const server = connect(this.target.port, this.target.host);
