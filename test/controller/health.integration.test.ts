@@ -177,7 +177,7 @@ describe('store health (issue 11 item 5, issue 12 item 12)', () => {
       const p = await probe(n, 1);
       return p.healthy ? null : p;
     }, 15_000);
-    assert.match(answer.problems.join(';'), /store (read failing|has not answered)/);
+    assert.match(answer.problems.join(';'), /store (read failing|write failing|has not answered)/); // the lease renewal may notice first
     await waitFor('a reload error naming the timeout', () => [...n.logs.events('reload_error'), ...n.logs.events('database_unreachable')].some((l) => /took longer than 1000 ms|ETIMEDOUT|unavailable/.test(String(l.err))), 15_000);
     // The store comes back: healthy again.
     proxy.blackhole = false;
