@@ -5,6 +5,17 @@ export interface Command {
   /** Full usage text printed by `gobearmon NAME --help`. */
   usage: string;
   run(args: string[]): Promise<number>;
+  /**
+   * The arguments that are this command's own options, where `--help`/`-h` asks for help; by default
+   * those before `--`. A command that runs a trailing COMMAND passes that command's `-h` through.
+   */
+  ownOptions?(args: string[]): string[];
+}
+
+/** The arguments before `--`: beyond it they belong to the program a command runs. */
+export function beforeSeparator(args: string[]): string[] {
+  const end = args.indexOf('--');
+  return end < 0 ? args : args.slice(0, end);
 }
 
 /** Bad command-line input: printed with the command's usage, exit 2. */

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commands } from './index';
-import { UsageError } from './command';
+import { UsageError, beforeSeparator } from './command';
 import { runNode } from './node';
 import { ConfigError } from '../config/error';
 
@@ -33,7 +33,8 @@ export async function main(argv: string[]): Promise<number> {
   const command = commands.find((c) => c.name === first);
   try {
     if (command) {
-      if (rest.includes('--help') || rest.includes('-h')) {
+      const own = command.ownOptions ? command.ownOptions(rest) : beforeSeparator(rest);
+      if (own.includes('--help') || own.includes('-h')) {
         console.log(command.usage);
         return 0;
       }

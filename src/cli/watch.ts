@@ -1,5 +1,5 @@
 /** `gobearmon watch`: HEAT-compatible local supervisor (SPEC §9.1); see src/watch/. */
-import { parseWatchArgs } from '../watch/options';
+import { parseWatchArgs, watchFlags } from '../watch/options';
 import { WatchShell } from '../watch/shell';
 import type { Command } from './command';
 
@@ -31,6 +31,7 @@ export const watchCommand: Command = {
   name: 'watch',
   summary: 'supervise a local service like HEAT: check, signal, run fail/recovery scripts',
   usage,
+  ownOptions: watchFlags,
   async run(args) {
     const options = parseWatchArgs(args);
     let shell: WatchShell;

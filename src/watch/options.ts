@@ -63,6 +63,18 @@ const VALUE_FLAGS: Record<string, string> = {
   '--log': 'log', '--push': 'push', '--script-timeout': 'script-timeout',
 };
 
+/** The flags before the check's trailing COMMAND (whose own `-h` must reach it untouched). */
+export function watchFlags(args: string[]): string[] {
+  const flags: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--' || !arg.startsWith('-') || arg === '-') break;
+    flags.push(arg);
+    if (Object.hasOwn(VALUE_FLAGS, arg)) i++; // its value, which may itself start with '-'
+  }
+  return flags;
+}
+
 export function parseWatchArgs(args: string[]): WatchOptions {
   const given: Record<string, { flag: string; value: string }> = {};
   let trailing: string[] = [];

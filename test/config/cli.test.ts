@@ -80,6 +80,17 @@ describe('command line', () => {
     assert.ok(r.stderr.includes(file), r.stderr);
   });
 
+  test("a -h that belongs to the program watch runs reaches it; watch's own --help is help", () => {
+    assert.equal(gobearmon('watch', '--help').code, 0);
+    assert.equal(gobearmon('watch', '-i', '1', '-h').code, 0);
+    // Here -h is an argument of the check (grep -h): watch parses its flags, so the bad one shows.
+    const passed = gobearmon('watch', '--bogus', '1', 'grep', '-h', 'x');
+    assert.equal(passed.code, 2);
+    assert.match(passed.stderr, /unknown flag --bogus/);
+    const afterSeparator = gobearmon('probe', 'tcp', '--bogus', '--', '-h');
+    assert.equal(afterSeparator.code, 2, 'a -h after -- is not a help request');
+  });
+
   test('migrate --help: exit 0 with its usage', () => {
     const r = gobearmon('migrate', '--help');
     assert.equal(r.code, 0, r.stderr);
